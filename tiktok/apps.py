@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TiktokConfig(AppConfig):
+    name = "tiktok"
+    label = "tiktok"
+    verbose_name = "Tiktok"
