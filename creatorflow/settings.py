@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentAccountMiddleware",
+    "creatorflow.audit.middleware.AuditContextMiddleware",
     # axes must be last: it turns a lockout signal into a response
     "axes.middleware.AxesMiddleware",
 ]
