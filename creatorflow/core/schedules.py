@@ -110,3 +110,8 @@ def sync_periodic_tasks() -> dict[str, int]:
 
         PeriodicTasks.update_changed()
     return counts
+
+
+PERIODIC_TASKS = [
+    Periodic(name="core.clear_expired_sessions", task="core.clear_expired_sessions", crontab={"minute": 17, "hour": 3}),
+]
