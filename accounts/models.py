@@ -156,7 +156,9 @@ class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, default="API token")
-    prefix = models.CharField(max_length=12, db_index=True, help_text="First characters of the key, to recognise it.")
+    prefix = models.CharField(
+        max_length=12, db_index=True, help_text="First characters of the key, to recognise it."
+    )
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,31 @@
+"""What other apps may import from the inbox.
+
+- `register_handler(provider, event_type="*")`: decorate a handler in ``<app>/inbox_handlers.py``.
+- `InboundWebhookView`, `ParsedWebhook`, `BadPayload`: build a provider's webhook endpoint.
+- `hmac_sha256_hex`, `signatures_match`, `body_sha256`, `load_json`: helpers for those endpoints.
+- `InboundEventData`: what a handler receives.
+"""
+
+from .registry import ANY_TYPE, InboundEventData, register_handler
+from .views import (
+    BadPayload,
+    InboundWebhookView,
+    ParsedWebhook,
+    body_sha256,
+    hmac_sha256_hex,
+    load_json,
+    signatures_match,
+)
+
+__all__ = [
+    "ANY_TYPE",
+    "BadPayload",
+    "InboundEventData",
+    "InboundWebhookView",
+    "ParsedWebhook",
+    "body_sha256",
+    "hmac_sha256_hex",
+    "load_json",
+    "register_handler",
+    "signatures_match",
+]
