@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "creatorflow.inbox",
     "creatorflow.outbox",
     "creatorflow.audit",
+    "creatorflow.resilience",
     "creatorflow.health",
     # product apps
     "accounts",
