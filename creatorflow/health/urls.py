@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "health"
+
+urlpatterns = [
+    path("api/health/", views.HealthView.as_view(), name="api"),
+]

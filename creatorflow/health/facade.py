@@ -1,0 +1,54 @@
+"""What other apps (the dashboard) may use from health: plain, frozen values only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .selectors import latest_record
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    name: str
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class HealthSummary:
+    status: str
+    recorded_at: datetime
+    checks: tuple[CheckSummary, ...]
+
+
+def _detail(name: str, check: dict) -> str:
+    if check.get("error"):
+        return f"error: {check['error']}"
+    if name == "database" and check.get("latency_ms") is not None:
+        return f"{check['latency_ms']} ms"
+    if name == "redis":
+        if not check.get("configured", True):
+            return "not configured"
+        return f"{check['latency_ms']} ms" if check.get("latency_ms") is not None else ""
+    if name == "celery" and check.get("queue_depth") is not None:
+        return f"{check['queue_depth']} queued"
+    if name == "tiktok":
+        return f"circuit {check.get('circuit', 'unknown')}"
+    if name == "carriers":
+        circuits = check.get("circuits") or {}
+        not_closed = [f"{n} {s}" for n, s in circuits.items() if s != "closed"]
+        return ", ".join(not_closed) or ("all circuits closed" if circuits else "")
+    return ""
+
+
+def latest_health() -> HealthSummary | None:
+    """The latest recorded run of the checks, or None when beat has not recorded one yet."""
+    record = latest_record()
+    if record is None:
+        return None
+    checks = tuple(
+        CheckSummary(name=name, status=str(check.get("status", "unknown")), detail=_detail(name, check))
+        for name, check in (record.checks or {}).items()
+    )
+    return HealthSummary(status=record.status, recorded_at=record.created_at, checks=checks)

@@ -1,0 +1,209 @@
+"""GET /api/health/ as CONTRACT.md section 3 states it, with real failures rather than mocks."""
+
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db import connections
+from django.utils import timezone
+from kombu import Connection
+
+from creatorflow.health.checks import check_celery
+from creatorflow.resilience.circuit import get_breaker
+
+from .factories import HealthCheckRecordFactory
+
+pytestmark = pytest.mark.django_db
+
+CHECK_KEYS = {"database", "redis", "celery", "tiktok", "carriers"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_breakers():
+    # Breaker state lives in the cache, which with Redis outlives the test's transaction.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_health_has_the_contract_shape_and_is_200_when_healthy(client):
+    # when anyone (no sign-in) asks for health
+    response = client.get("/api/health/")
+
+    # then it is 200, healthy, with exactly the contract's top-level keys and every check
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"status", "timestamp", "checks"}
+    assert body["status"] == "healthy", body
+    assert datetime.fromisoformat(body["timestamp"]).tzinfo is not None
+    assert set(body["checks"]) == CHECK_KEYS
+    checks = body["checks"]
+    assert {"status", "latency_ms"} <= set(checks["database"])
+    assert checks["database"]["status"] == "healthy" and checks["database"]["latency_ms"] >= 0
+    assert "status" in checks["redis"]
+    assert {"status", "queue_depth"} <= set(checks["celery"])
+    assert isinstance(checks["celery"]["queue_depth"], int)
+    assert checks["tiktok"] == {"status": "healthy", "circuit": "closed"}
+    assert checks["carriers"]["status"] == "healthy"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_without_redis_configured_redis_is_skipped_and_status_stays_healthy(client, settings):
+    # given the embedded default: no Redis, a filesystem broker
+    settings.REDIS_URL = ""
+    settings.CELERY_BROKER_URL = "filesystem://"
+
+    # when
+    body = client.get("/api/health/").json()
+
+    # then Redis is reported as not configured, which is not a failure
+    assert body["checks"]["redis"]["status"] == "skipped"
+    assert body["checks"]["redis"]["configured"] is False
+    assert body["status"] == "healthy"
+
+
+@pytest.fixture
+def broken_database(settings):
+    """A database alias pointing at a server that is not there (same engine as the real one)."""
+    alias = f"health_broken_{uuid.uuid4().hex[:6]}"
+    config = dict(connections["default"].settings_dict)
+    if config["ENGINE"].endswith("sqlite3"):
+        config["NAME"] = f"/nonexistent-{alias}/db.sqlite3"
+    else:
+        config.update(HOST="127.0.0.1", PORT=str(_closed_port()), OPTIONS={"connect_timeout": 2})
+    connections.settings[alias] = config
+    settings.HEALTH_DATABASE_ALIAS = alias
+    yield alias
+    connections[alias].close()
+    del connections.settings[alias]
+
+
+def test_health_is_503_and_unhealthy_when_the_database_is_unreachable(client, broken_database):
+    # when the database the check probes cannot be reached
+    response = client.get("/api/health/")
+
+    # then health says unhealthy with 503, names the failing check, and still reports the others
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unhealthy"
+    assert body["checks"]["database"]["status"] == "unhealthy"
+    assert body["checks"]["database"]["latency_ms"] is None
+    assert body["checks"]["database"]["error"]
+    assert set(body["checks"]) == CHECK_KEYS
+
+
+def test_health_is_503_when_configured_redis_is_down(client, settings):
+    # given a Redis URL where nothing listens
+    settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+
+    # when
+    response = client.get("/api/health/")
+
+    # then
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"] == {
+        "status": "unhealthy",
+        "error": "ConnectionError",
+        "configured": True,
+        "latency_ms": None,
+    }
+
+
+def test_an_open_tiktok_circuit_degrades_health_but_keeps_200(client):
+    # given TikTok failed five times in a row, which opens its breaker
+    breaker = get_breaker("tiktok")
+    for _ in range(5):
+        breaker.record_failure()
+
+    # when
+    response = client.get("/api/health/")
+
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert body["checks"]["tiktok"] == {"status": "degraded", "circuit": "open"}
+    assert body["status"] == "degraded"
+
+
+def test_carrier_circuits_are_listed_and_an_open_one_degrades(client):
+    # given one carrier breaker in use and healthy, another opened by three failures
+    good, bad = f"carrier:good{uuid.uuid4().hex[:6]}", f"carrier:bad{uuid.uuid4().hex[:6]}"
+    get_breaker(good).record_success()
+    for _ in range(3):
+        get_breaker(bad).record_failure()
+
+    # when
+    carriers = client.get("/api/health/").json()["checks"]["carriers"]
+
+    # then
+    assert carriers["circuits"][good.removeprefix("carrier:")] == "closed"
+    assert carriers["circuits"][bad.removeprefix("carrier:")] == "open"
+    assert carriers["status"] == "degraded"
+
+
+def test_a_stale_health_record_means_beat_or_the_worker_stopped(client):
+    # given the latest record is ten minutes old
+    HealthCheckRecordFactory(created_at=timezone.now() - timedelta(minutes=10))
+
+    # when
+    body = client.get("/api/health/").json()
+
+    # then the celery check is degraded and says why
+    assert body["checks"]["celery"]["status"] == "degraded"
+    assert "beat" in body["checks"]["celery"]["reason"]
+    assert body["status"] == "degraded"
+
+
+def test_filesystem_broker_queue_depth_counts_the_message_files(settings, tmp_path):
+    # given the embedded default's filesystem broker with two messages on "webhooks", one on "bulk"
+    folder = tmp_path / "queue"
+    folder.mkdir()
+    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
+    with Connection("filesystem://", transport_options=options) as conn:
+        for queue, count in (("webhooks", 2), ("bulk", 1)):
+            q = conn.SimpleQueue(queue)
+            for i in range(count):
+                q.put({"n": i})
+            q.close()
+
+    # when
+    result = check_celery()
+
+    # then
+    assert result["queue_depth"] == 3
+    assert result["queues"] == {"default": 0, "webhooks": 2, "integrations": 0, "bulk": 1}
+
+
+@pytest.mark.redis
+def test_redis_queue_depth_reflects_messages_really_pushed(client, settings, redis_client):
+    # given three task messages sent through Celery to the "integrations" queue on Redis
+    from creatorflow.celery import app as celery_app
+
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    with celery_app.connection_for_write(settings.REDIS_URL) as conn:
+        for _ in range(3):
+            celery_app.send_task("health.record_checks", queue="integrations", connection=conn)
+
+    # when
+    celery = client.get("/api/health/").json()["checks"]["celery"]
+
+    # then the depth counts them (and nothing is consumed by looking)
+    assert celery["queue_depth"] == 3
+    assert celery["queues"]["integrations"] == 3
+    assert redis_client.llen("integrations") == 3
+
+
+@pytest.mark.redis
+def test_redis_check_reports_latency_when_configured(client):
+    redis = client.get("/api/health/").json()["checks"]["redis"]
+    assert redis["status"] == "healthy" and redis["configured"] is True and redis["latency_ms"] >= 0
