@@ -1,0 +1,88 @@
+"""The dashboard home and the placeholder pages of sections that are still to come."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from creatorflow.health.facade import latest_health
+from notifications.facade import latest_notifications
+
+# Sections whose own app has not taken over its URL yet: what the page will show, and the one
+# thing the creator can do now. Each app replaces its entry by routing its own path first.
+SECTIONS = {
+    "orders": {
+        "title": "Orders",
+        "empty_title": "No orders yet",
+        "text": "Connect your TikTok Shop to see orders here. New orders arrive within seconds and "
+        "move on to labels and shipping automatically.",
+        "action_url": "/tiktok/connect/",
+        "action_label": "Connect TikTok Shop",
+    },
+    "inventory": {
+        "title": "Inventory",
+        "empty_title": "No products yet",
+        "text": "Your products and stock levels appear here after the first sync with your TikTok Shop. "
+        "You will get an alert before anything sells out.",
+        "action_url": "/tiktok/connect/",
+        "action_label": "Connect TikTok Shop",
+    },
+    "shipping": {
+        "title": "Shipping",
+        "empty_title": "No shipments yet",
+        "text": "Add a carrier account (EasyPost or Shippo) to buy labels at the best rate, print "
+        "packing slips and pick lists, and track every parcel.",
+        "action_url": "",
+        "action_label": "",
+    },
+    "content": {
+        "title": "Content",
+        "empty_title": "No videos tracked yet",
+        "text": "Once your shop is connected, your TikTok videos and the products they sell show up "
+        "here, so you see a viral video coming before your stock runs out.",
+        "action_url": "/tiktok/connect/",
+        "action_label": "Connect TikTok Shop",
+    },
+    "analytics": {
+        "title": "Analytics",
+        "empty_title": "Nothing to chart yet",
+        "text": "Orders per hour, sales velocity per product and fulfilment times appear here once "
+        "orders start flowing.",
+        "action_url": "",
+        "action_label": "",
+    },
+}
+
+
+@require_GET
+@login_required
+def home(request):
+    account = getattr(request, "account", None)
+    context = {
+        "health": latest_health(),
+        "notifications": latest_notifications(account=account, user=request.user, limit=5),
+    }
+    return render(request, "core/home.html", context)
+
+
+@require_GET
+@login_required
+def health_panel(request):
+    """The home page's health panel alone; the page polls it every 30 s."""
+    return render(request, "core/home.html#health-panel", {"health": latest_health()})
+
+
+@require_GET
+@login_required
+def section(request, section: str):
+    if section not in SECTIONS:
+        raise Http404("No such section.")
+    return render(request, "core/section.html", {"section": SECTIONS[section], "slug": section})
+
+
+@require_GET
+@login_required
+def settings_page(request):
+    return render(request, "core/settings.html")
