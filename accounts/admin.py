@@ -60,6 +60,10 @@ class UserAdmin(DjangoUserAdmin):
     )
     inlines = [MembershipInline]
 
+    def get_inlines(self, request, obj):
+        # Like Django's own two-step user creation: memberships once the user exists.
+        return self.inlines if obj is not None else []
+
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
