@@ -44,14 +44,15 @@ class AccountWithOwner(NamedTuple):
 
 
 def _audit(*, actor, action: str, target=None, account=None, changes=None) -> None:
-    """Record an audit row once the audit app provides `audit_log`; until then, nothing.
+    """Record an audit row (inside the caller's transaction) once the audit app provides
+    `audit_log`; until then, nothing. `changes` is `{field: [old, new]}`.
 
     Looked up lazily so accounts does not depend on the audit app at import time; an error inside
     the audit module itself still propagates (only its absence is tolerated).
     """
-    if importlib.util.find_spec("creatorflow.audit.services") is None:
+    if importlib.util.find_spec("creatorflow.audit.facade") is None:
         return
-    from creatorflow.audit.services import audit_log
+    from creatorflow.audit.facade import audit_log
 
     audit_log(actor=actor, action=action, target=target, account=account, changes=changes)
 
@@ -222,7 +223,7 @@ def invitation_create(
             action="invitation.create",
             target=invitation,
             account=account,
-            changes={"role": role},
+            changes={"email": [None, email], "role": [None, role]},
         )
         link = base_url.rstrip("/") + reverse("accounts:invitation_accept", args=[token])
         transaction.on_commit(partial(_send_invitation_email, invitation_id=invitation.pk, link=link))
@@ -297,7 +298,7 @@ def _invitation_accept(*, token: str, user: User) -> Membership:
         action="invitation.accept",
         target=invitation,
         account=invitation.account,
-        changes={"role": membership.role},
+        changes={"role": [None, membership.role]},
     )
     return membership
 
@@ -369,7 +370,7 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
             action="membership.remove",
             target=membership,
             account=membership.account,
-            changes={"user": str(membership.user_id), "role": membership.role},
+            changes={"user": [str(membership.user_id), None], "role": [membership.role, None]},
         )
         membership.delete()
 
@@ -395,7 +396,13 @@ def api_token_create(*, user: User, account: Account, name: str = "API token") -
         token = ApiToken.objects.create(
             user=user, account=account, name=name, prefix=key[:API_KEY_SHOWN_CHARS], key_hash=hash_secret(key)
         )
-        _audit(actor=user, action="api_token.create", target=token, account=account, changes={"name": name})
+        _audit(
+            actor=user,
+            action="api_token.create",
+            target=token,
+            account=account,
+            changes={"name": [None, name]},
+        )
     return token, key
 
 

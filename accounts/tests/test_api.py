@@ -133,3 +133,10 @@ def test_a_signed_in_user_without_an_account_is_refused_with_a_json_403():
 
     # then
     assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_a_malformed_or_unknown_account_id_is_a_json_404(bad_id):
+    _token, client = _token_client(MembershipFactory())
+    response = client.get(f"/api/accounts/{bad_id}")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

@@ -192,3 +192,20 @@ def test_api_token_key_is_returned_once_and_stored_hashed():
 def test_api_token_needs_a_membership():
     with pytest.raises(PermissionDenied):
         services.api_token_create(user=UserFactory(), account=AccountFactory(), name="x")
+
+
+def test_state_changes_are_audited_in_the_same_transaction():
+    # given
+    pytest.importorskip("creatorflow.audit.facade")
+    from creatorflow.audit.models import AuditLogEntry
+
+    owner = MembershipFactory(role=Role.OWNER)
+    member = MembershipFactory(account=owner.account, role=Role.MEMBER)
+
+    # when
+    services.membership_role_change(membership=member, role=Role.ADMIN, actor=owner.user)
+
+    # then
+    entry = AuditLogEntry.objects.get(action="membership.role_change")
+    assert entry.actor == owner.user and entry.account_id == owner.account.pk
+    assert entry.changes == {"role": ["member", "admin"]}

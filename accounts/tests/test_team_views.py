@@ -2,6 +2,8 @@ import re
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts import services
 from accounts.models import ApiToken, Invitation, Membership, Role
@@ -264,3 +266,28 @@ def test_a_teammate_cannot_revoke_my_token_from_the_tokens_page():
     teammate = MembershipFactory(account=owner.account, role=Role.ADMIN)
     token, _key = services.api_token_create(user=owner.user, account=owner.account, name="mine")
     assert client_for(teammate).post(f"/accounts/tokens/{token.pk}/revoke/").status_code == 404
+
+
+def test_team_page_queries_do_not_grow_with_the_team(
+    django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    # given a small team, measured
+    owner = MembershipFactory(role=Role.OWNER)
+    client = client_for(owner)
+    client.get("/accounts/settings/")  # warm up (session, content types)
+
+    with CaptureQueriesContext(connection) as small:
+        client.get("/accounts/settings/")
+
+    # when the team and its invitations grow
+    for n in range(5):
+        MembershipFactory(account=owner.account, role=Role.MEMBER)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.invitation_create(
+                account=owner.account, email=f"p{n}@example.com", role="viewer", actor=owner.user
+            )
+
+    # then the page needs the same number of queries
+    with django_assert_num_queries(len(small)):
+        response = client.get("/accounts/settings/")
+    assert response.status_code == 200
