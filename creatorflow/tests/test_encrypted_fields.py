@@ -151,3 +151,19 @@ def test_the_rotate_command_runs_and_is_audited():
     entry = AuditLogEntry.objects.get(action="encryption_keys.rotated")
     assert entry.actor is None and entry.actor_label == "system"
     assert "rows_reencrypted" in json.loads(out.getvalue())
+
+
+@isolate_apps("creatorflow.tests")
+def test_a_unique_or_indexed_encrypted_field_fails_the_system_check():
+    # given a model that asks the database to index randomised ciphertext
+    class BadSecret(models.Model):
+        token = EncryptedTextField(unique=True)
+
+        class Meta:
+            app_label = "tests"
+
+        def __str__(self):
+            return "bad"
+
+    # when the field is checked, then it is refused with our error id
+    assert [error.id for error in BadSecret._meta.get_field("token").check()] == ["creatorflow.E001"]
