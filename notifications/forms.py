@@ -12,10 +12,15 @@ class PreferenceForm(forms.ModelForm):
             "email_min_severity": "Only when at least",
             "phone_number": "Mobile number for SMS alerts",
         }
+        widgets = {"phone_number": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"})}
         help_texts = {
             "email_min_severity": "Critical: stock-outs and failed shipments. Warning: low stock, held orders.",
             "phone_number": "SMS alerts are coming soon; we will only text critical alerts.",
         }
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
     def clean_phone_number(self):
         number = self.cleaned_data["phone_number"].strip()

@@ -11,8 +11,18 @@ from .selectors import latest_record
 @dataclass(frozen=True)
 class CheckSummary:
     name: str
+    label: str
     status: str
     detail: str
+
+
+LABELS = {
+    "database": "Database",
+    "redis": "Redis",
+    "celery": "Background jobs",
+    "tiktok": "TikTok Shop API",
+    "carriers": "Carriers",
+}
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,7 @@ def _detail(name: str, check: dict) -> str:
     if name == "carriers":
         circuits = check.get("circuits") or {}
         not_closed = [f"{n} {s}" for n, s in circuits.items() if s != "closed"]
-        return ", ".join(not_closed) or ("all circuits closed" if circuits else "")
+        return ", ".join(not_closed) or ("all circuits closed" if circuits else "no carrier calls yet")
     return ""
 
 
@@ -48,7 +58,12 @@ def latest_health() -> HealthSummary | None:
     if record is None:
         return None
     checks = tuple(
-        CheckSummary(name=name, status=str(check.get("status", "unknown")), detail=_detail(name, check))
+        CheckSummary(
+            name=name,
+            label=LABELS.get(name, name.capitalize()),
+            status=str(check.get("status", "unknown")),
+            detail=_detail(name, check),
+        )
         for name, check in (record.checks or {}).items()
     )
     return HealthSummary(status=record.status, recorded_at=record.created_at, checks=checks)

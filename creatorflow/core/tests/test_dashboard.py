@@ -48,22 +48,30 @@ def test_home_renders_the_shell_for_a_member(member):
     assert re.search(r"<body[^>]*hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", html)
 
 
-def test_the_account_switcher_lists_every_membership(member):
+def test_the_account_switcher_lists_every_membership_and_switches(member):
     # given the user belongs to a second account
     other = AccountFactory(name="Second Shop")
     MembershipFactory(user=member.user, account=other, role="member")
+    client = client_for(member)
 
-    # when
-    html = client_for(member).get("/").content.decode()
+    # when the dashboard is shown
+    html = client.get("/").content.decode()
 
-    # then a form posts the chosen account id to /accounts/switch/
-    switcher = re.search(
-        r'<form class="dropdown-menu" method="post" action="/accounts/switch/">.*?</form>', html, re.S
-    )
-    assert switcher, "no account switcher"
-    assert f'name="account_id" value="{member.account.pk}"' in switcher.group(0)
-    assert f'name="account_id" value="{other.pk}"' in switcher.group(0)
-    assert "csrfmiddlewaretoken" in switcher.group(0)
+    # then the switcher has one form per account, posting its id to /accounts/switch/
+    forms = re.findall(r'<form method="post" action="/accounts/switch/">.*?</form>', html, re.S)
+    assert len(forms) == 2
+    second = next(f for f in forms if "Second Shop" in f)
+    assert "csrfmiddlewaretoken" in second
+    assert f'name="account_id" value="{other.pk}"' in second
+
+    # when the second account's form is submitted as the browser would
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]+)"', second))
+    response = client.post("/accounts/switch/", fields, follow=True)
+
+    # then the dashboard now works in the second account
+    assert response.status_code == 200
+    assert response.context["current_account"] == other
+    assert "Here is what is happening at Second Shop." in response.content.decode()
 
 
 def test_the_health_panel_shows_the_latest_record(member):
