@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from accounts.tenancy import account_required, get_for_account_or_404
+from accounts.facade import account_required, get_for_account_or_404
 
 from . import selectors, services
 from .forms import PreferenceForm
