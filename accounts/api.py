@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
@@ -50,7 +51,11 @@ def me(request):
     return Response(MeSerializer(data).data)
 
 
-@extend_schema(responses=AccountOutSerializer, operation_id="account_detail")
+@extend_schema(
+    responses=AccountOutSerializer,
+    operation_id="account_detail",
+    parameters=[OpenApiParameter("account_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, HasAccount])
 def account_detail(request, account_id):

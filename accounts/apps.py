@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self):
+        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -7,7 +7,6 @@ Refusals are `DomainError`s with a stable code; views turn them into form errors
 
 from __future__ import annotations
 
-import importlib.util
 import secrets
 from datetime import timedelta
 from functools import partial
@@ -23,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from creatorflow.audit.facade import audit_log
 from creatorflow.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 from .models import ROLE_RANK, Account, ApiToken, Invitation, Membership, Role, User, hash_secret
@@ -41,20 +41,6 @@ class AccountWithOwner(NamedTuple):
 
 
 # --- small helpers ------------------------------------------------------------------------------
-
-
-def _audit(*, actor, action: str, target=None, account=None, changes=None) -> None:
-    """Record an audit row (inside the caller's transaction) once the audit app provides
-    `audit_log`; until then, nothing. `changes` is `{field: [old, new]}`.
-
-    Looked up lazily so accounts does not depend on the audit app at import time; an error inside
-    the audit module itself still propagates (only its absence is tolerated).
-    """
-    if importlib.util.find_spec("creatorflow.audit.facade") is None:
-        return
-    from creatorflow.audit.facade import audit_log
-
-    audit_log(actor=actor, action=action, target=target, account=account, changes=changes)
 
 
 def normalize_email(email: str) -> str:
@@ -138,7 +124,7 @@ def account_signup(*, email: str, password: str, account_name: str, full_name: s
             user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
             account = Account.objects.create(name=name)
             Membership.objects.create(user=user, account=account, role=Role.OWNER)
-            _audit(actor=user, action="account.signup", target=account, account=account)
+            audit_log(actor=user, action="account.signup", target=account, account=account)
     except IntegrityError as exc:
         raise Conflict(_EMAIL_TAKEN, code="email_taken", fields={"email": [_EMAIL_TAKEN]}) from exc
     return AccountWithOwner(user=user, account=account, created=True)
@@ -181,7 +167,7 @@ def _account_create_with_owner(*, email: str, password: str, name: str) -> Accou
         return AccountWithOwner(user=user, account=(by_name or owned)[0].account, created=created)
     account = Account.objects.create(name=name)
     Membership.objects.create(user=user, account=account, role=Role.OWNER)
-    _audit(actor=user, action="account.create", target=account, account=account)
+    audit_log(actor=user, action="account.create", target=account, account=account)
     return AccountWithOwner(user=user, account=account, created=True)
 
 
@@ -218,7 +204,7 @@ def invitation_create(
             invited_by=actor,
             expires_at=timezone.now() + INVITATION_LIFETIME,
         )
-        _audit(
+        audit_log(
             actor=actor,
             action="invitation.create",
             target=invitation,
@@ -293,7 +279,7 @@ def _invitation_accept(*, token: str, user: User) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    _audit(
+    audit_log(
         actor=user,
         action="invitation.accept",
         target=invitation,
@@ -307,7 +293,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
     """Withdraw an open invitation (owner/admin). Its link stops working at once."""
     with transaction.atomic(durable=True):
         _require_role(actor=actor, account=invitation.account, at_least=Role.ADMIN)
-        _audit(actor=actor, action="invitation.revoke", target=invitation, account=invitation.account)
+        audit_log(actor=actor, action="invitation.revoke", target=invitation, account=invitation.account)
         Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).delete()
 
 
@@ -337,7 +323,7 @@ def membership_role_change(*, membership: Membership, role: str, actor: User) ->
             )
         membership.role = role
         membership.save(update_fields=["role"])
-        _audit(
+        audit_log(
             actor=actor,
             action="membership.role_change",
             target=membership,
@@ -365,7 +351,7 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
         ApiToken.objects.filter(
             user_id=membership.user_id, account=membership.account, revoked_at__isnull=True
         ).update(revoked_at=timezone.now())
-        _audit(
+        audit_log(
             actor=actor,
             action="membership.remove",
             target=membership,
@@ -396,7 +382,7 @@ def api_token_create(*, user: User, account: Account, name: str = "API token") -
         token = ApiToken.objects.create(
             user=user, account=account, name=name, prefix=key[:API_KEY_SHOWN_CHARS], key_hash=hash_secret(key)
         )
-        _audit(
+        audit_log(
             actor=user,
             action="api_token.create",
             target=token,
@@ -419,6 +405,6 @@ def api_token_revoke(*, token: ApiToken, actor: User, as_staff: bool = False) ->
             revoked_at=timezone.now()
         )
         if updated:
-            _audit(actor=actor, action="api_token.revoke", target=token, account=token.account)
+            audit_log(actor=actor, action="api_token.revoke", target=token, account=token.account)
     token.refresh_from_db(fields=["revoked_at"])
     return token

@@ -179,3 +179,12 @@ def test_four_failures_do_not_lock(client):
 
     # when / then
     assert _login(client, "clumsy@example.com", DEFAULT_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "url", ["/accounts/signup/", "/accounts/password-reset/", "/accounts/password-reset/sent/"]
+)
+def test_public_pages_render_for_signed_out_visitors(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "base_public.html" in [t.name for t in response.templates]

@@ -6,6 +6,7 @@ from django.core import mail
 from accounts import services
 from accounts.models import Account, ApiToken, Invitation, Membership, Role, User, hash_secret
 from accounts.tests.factories import AccountFactory, MembershipFactory, UserFactory
+from creatorflow.audit.models import AuditLogEntry
 from creatorflow.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 pytestmark = pytest.mark.django_db
@@ -196,9 +197,6 @@ def test_api_token_needs_a_membership():
 
 def test_state_changes_are_audited_in_the_same_transaction():
     # given
-    pytest.importorskip("creatorflow.audit.facade")
-    from creatorflow.audit.models import AuditLogEntry
-
     owner = MembershipFactory(role=Role.OWNER)
     member = MembershipFactory(account=owner.account, role=Role.MEMBER)
 
