@@ -137,6 +137,8 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "cf_cache",
+            # Circuit-breaker state lives here in the embedded default: never cull it early.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -192,6 +194,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_USERNAME_FORM_FIELD = "email"
+# The dashboard's form says `email`, the admin's says `username`: count failures per address in both.
+AXES_USERNAME_CALLABLE = "accounts.axes.login_identifier"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 
@@ -237,6 +241,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# How many reverse proxies in front of us append to X-Forwarded-For (0: ignore the header).
+AUDIT_TRUSTED_PROXY_COUNT = env.int("AUDIT_TRUSTED_PROXY_COUNT", default=0)
 
 # --- encrypted fields ---------------------------------------------------------------------------
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).

@@ -182,3 +182,20 @@ def test_database_bucket_budget_holds_across_two_processes(unique_name):
     # then together they stayed within the single budget
     granted, budget = assert_within_budget(results, rate, burst)
     assert granted > 0.8 * budget
+
+
+@pytest.mark.django_db
+def test_daily_purge_task_drops_only_idle_database_buckets():
+    # given: one bucket touched two days ago, one just now
+    from creatorflow.resilience.tasks import purge_idle_buckets_task
+
+    now = time.time()
+    TokenBucketState.objects.create(key="idle", tokens=1.0, updated_at=now - 2 * 86400)
+    TokenBucketState.objects.create(key="busy", tokens=1.0, updated_at=now)
+
+    # when
+    deleted = purge_idle_buckets_task.apply().get()
+
+    # then
+    assert deleted == 1
+    assert list(TokenBucketState.objects.values_list("key", flat=True)) == ["busy"]
