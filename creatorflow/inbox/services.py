@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from creatorflow.outbox.publishing import broker_connection, publish
 from creatorflow.resilience.retry import RetryPolicy
 
 from .models import CLAIMABLE_STATUSES, InboundEvent, InboundEventStatus
@@ -44,10 +45,6 @@ STUCK_PROCESSING_AFTER = timedelta(seconds=PROCESS_TIME_LIMIT + 60)
 # overdue by more than this, so a merely busy queue is not flooded with duplicate messages.
 OVERDUE_GRACE = timedelta(seconds=120)
 SWEEP_BATCH = 200
-
-# Publishing from a web request must not hang on a dead broker: try briefly, then leave the row
-# for the sweeper.
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 MAX_ERROR_CHARS = 4000
 
@@ -96,15 +93,16 @@ def inbox_store(
     return event, True
 
 
-def inbox_dispatch(*, event_id: int) -> bool:
+def inbox_dispatch(*, event_id: int, connection=None) -> bool:
     """Send the processing task for one event. Never raises: a failed send is retried by the sweeper.
 
     Sending twice is harmless (the claim lets one message through), so callers need no locking.
+    The publish retries briefly then gives up, so a webhook request never hangs on a dead broker.
     """
     from .tasks import process_inbound_event
 
     try:
-        process_inbound_event.apply_async(args=[event_id], retry=True, retry_policy=PUBLISH_RETRY)
+        publish(process_inbound_event, args=[event_id], connection=connection)
     except Exception:
         logger.warning("inbox: could not dispatch event %s; the sweeper will retry", event_id, exc_info=True)
         return False
@@ -244,7 +242,13 @@ def inbox_sweep() -> dict[str, int]:
             .exclude(pk__in=overdue)
             .values_list("pk", flat=True)[:SWEEP_BATCH]
         )
-    dispatched = sum(1 for pk in overdue if inbox_dispatch(event_id=pk))
+    dispatched = 0
+    if overdue:
+        with broker_connection() as connection:
+            for pk in overdue:
+                if not inbox_dispatch(event_id=pk, connection=connection):
+                    break  # the broker is down: the next sweep tries again
+                dispatched += 1
     if dead or reset or overdue:
         logger.info("inbox sweep: %s dead, %s reset, %s/%s dispatched", dead, reset, dispatched, len(overdue))
     return {"dead": dead, "reset": reset, "dispatched": dispatched, "overdue": len(overdue)}

@@ -25,12 +25,13 @@ from functools import partial
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from creatorflow.resilience.retry import RetryPolicy
 
 from .models import CLAIMABLE_STATUSES, OutboxMessage, OutboxStatus
+from .publishing import broker_connection, publish
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ RUNNING_MARGIN = timedelta(seconds=60)
 REDISPATCH_BATCH = 500
 DONE_RETENTION = timedelta(days=14)
 
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 MAX_ERROR_CHARS = 4000
 
 
@@ -107,8 +107,10 @@ def outbox_enqueue(
     return _enqueued(message, created=True)
 
 
-def outbox_dispatch(*, message_id: int) -> bool:
+def outbox_dispatch(*, message_id: int, connection=None) -> bool | None:
     """Send the delivery message for a pending or dispatched row; never raises.
+
+    Returns True when sent, False when the broker refused, None when the row no longer waits.
 
     Runs after commit (on_commit) or from beat, outside any transaction. If the broker refuses,
     the row keeps its state with the error recorded, and beat sends it later. Sending twice is
@@ -123,13 +125,13 @@ def outbox_dispatch(*, message_id: int) -> bool:
         .first()
     )
     if message is None:
-        return False
+        return None
     try:
-        deliver_outbox_message.apply_async(
+        publish(
+            deliver_outbox_message,
             args=[message.pk],
             queue=message.queue,
-            retry=True,
-            retry_policy=PUBLISH_RETRY,
+            connection=connection,
             **_time_limits(message.task),
         )
     except Exception as exc:
@@ -138,9 +140,15 @@ def outbox_dispatch(*, message_id: int) -> bool:
         )
         logger.warning("outbox: could not dispatch message %s; beat will retry", message.pk, exc_info=True)
         return False
-    # Conditional: a fast worker may already have claimed (or finished) the message.
-    OutboxMessage.objects.filter(pk=message.pk, status__in=CLAIMABLE_STATUSES).update(
-        status=Status.DISPATCHED, dispatched_at=timezone.now(), dispatches=F("dispatches") + 1
+    # A fast worker may already have claimed (or even finished) the message: only a row still
+    # waiting becomes `dispatched`; the send is counted either way.
+    waiting = When(status__in=CLAIMABLE_STATUSES, then=Value(Status.DISPATCHED))
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=Case(waiting, default=F("status")),
+        dispatched_at=Case(
+            When(status__in=CLAIMABLE_STATUSES, then=Value(timezone.now())), default=F("dispatched_at")
+        ),
+        dispatches=F("dispatches") + 1,
     )
     return True
 
@@ -233,7 +241,14 @@ def outbox_redispatch() -> dict[str, int]:
         .order_by("dispatched_at", "pk")
         .values_list("pk", flat=True)[:REDISPATCH_BATCH]
     )
-    sent = sum(1 for pk in due if outbox_dispatch(message_id=pk))
+    sent = 0
+    if due:
+        with broker_connection() as connection:
+            for pk in due:
+                outcome = outbox_dispatch(message_id=pk, connection=connection)
+                if outcome is False:
+                    break  # the broker is down: the next run tries again
+                sent += bool(outcome)
     if due or reset or gave_up:
         logger.info(
             "outbox redispatch: %s/%s sent, %s stuck reset, %s gave up", sent, len(due), reset, gave_up

@@ -1,0 +1,70 @@
+"""Celery fixtures shared by the inbox and outbox tests (imported into both conftests).
+
+Nothing of ours is replaced: `celery_eager` flips Celery's own always-eager switch so a dispatched
+task runs in the test's thread, and `celery_worker` starts a real worker thread consuming the
+project's queues from the real broker (REDIS_URL), with the real database.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from celery.signals import task_postrun
+from django.db import connections
+
+from creatorflow.celery import app as celery_app
+
+UNREACHABLE_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused
+
+
+@pytest.fixture
+def celery_eager():
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield celery_app
+    celery_app.conf.task_always_eager = previous
+
+
+def _close_worker_connections(**kwargs):
+    # The worker thread's database connections would otherwise outlive the test and keep the test
+    # database open (PostgreSQL refuses to drop a database with sessions attached).
+    connections.close_all()
+
+
+@pytest.fixture
+def celery_worker(redis_client):
+    """A real worker thread on the project's app; the broker's database starts empty."""
+    from celery.contrib.testing.worker import start_worker
+
+    task_postrun.connect(_close_worker_connections, weak=False, dispatch_uid="cf-test-close-conns")
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(dispatch_uid="cf-test-close-conns")
+
+
+@pytest.fixture
+def unreachable_broker():
+    """Point the Celery app at a broker that refuses connections. Yields `restore()`, which brings the
+    real broker back (the broker "recovers"); teardown restores it in any case."""
+    previous = celery_app.conf.broker_url
+
+    def restore():
+        celery_app.conf.broker_url = previous
+
+    # Dispatch opens its connection from the configuration at send time (outbox.publishing).
+    celery_app.conf.broker_url = UNREACHABLE_BROKER_URL
+    yield restore
+    restore()
+
+
+def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

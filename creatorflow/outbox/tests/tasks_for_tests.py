@@ -1,0 +1,21 @@
+"""Tasks run through the outbox by the tests. Each run leaves one Account row named after it, so a
+test can count how many times the task body really ran."""
+
+from celery import shared_task
+
+from accounts.models import Account
+
+
+@shared_task(name="outbox_tests.record_effect", queue="default", acks_late=True, reject_on_worker_lost=True)
+def record_effect(label: str) -> None:
+    Account.objects.create(name=label)
+
+
+@shared_task(
+    name="outbox_tests.fail_until_fixed", queue="default", acks_late=True, reject_on_worker_lost=True
+)
+def fail_until_fixed(label: str) -> None:
+    Account.objects.create(name=f"attempt:{label}")
+    if not Account.objects.filter(name=f"fixed:{label}").exists():
+        raise RuntimeError(f"{label}: the dependency is still down")
+    Account.objects.create(name=label)

@@ -1,0 +1,286 @@
+"""Enqueue in the caller's transaction, dispatch on commit, survive a broker that is down."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.tests.factories import AccountFactory, UserFactory
+from creatorflow.outbox.models import OutboxMessage
+from creatorflow.outbox.services import (
+    OUTBOX_RETRY,
+    PENDING_GRACE,
+    OutboxUsageError,
+    outbox_enqueue,
+    outbox_redispatch,
+    outbox_run,
+)
+
+Status = OutboxMessage.Status
+
+
+class Rollback(Exception):
+    pass
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_transaction_leaves_no_message_and_dispatches_nothing(
+    django_capture_on_commit_callbacks,
+):
+    # given work that enqueues a task and then fails
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(Rollback):
+            with transaction.atomic():
+                AccountFactory(name="half-done")
+                outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "never"}, key="k-rollback")
+                raise Rollback
+
+    # then neither the row nor a dispatch survives the rollback
+    assert not OutboxMessage.objects.exists()
+    assert callbacks == []
+    assert not Account.objects.filter(name="half-done").exists()
+
+
+@pytest.mark.django_db
+def test_a_committed_enqueue_dispatches_once_and_runs_the_task(
+    celery_eager, django_capture_on_commit_callbacks
+):
+    # given work that enqueues a task
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            message = outbox_enqueue(
+                task="outbox_tests.record_effect", kwargs={"label": "ran"}, key="k-commit"
+            )
+
+    # then one dispatch ran after commit and the task body ran once
+    assert message.created and len(callbacks) == 1
+    row = OutboxMessage.objects.get(pk=message.id)
+    assert (row.status, row.attempts, row.dispatches) == (Status.DONE, 1, 1)
+    assert row.completed_at is not None
+    assert Account.objects.filter(name="ran").count() == 1
+
+
+@pytest.mark.django_db
+def test_enqueue_is_idempotent_on_its_key(django_capture_on_commit_callbacks):
+    # given a message already enqueued under a key
+    with django_capture_on_commit_callbacks() as callbacks:
+        with transaction.atomic():
+            first = outbox_enqueue(
+                task="outbox_tests.record_effect", kwargs={"label": "a"}, key="order:1:ship"
+            )
+
+            # when the same work is enqueued again under that key
+            second = outbox_enqueue(
+                task="outbox_tests.record_effect", kwargs={"label": "a"}, key="order:1:ship"
+            )
+
+    # then it is the same message, dispatched once
+    assert first.created and not second.created
+    assert second.id == first.id
+    assert OutboxMessage.objects.count() == 1
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_a_key_cannot_be_reused_for_another_task():
+    # given a key taken by one task
+    with transaction.atomic():
+        outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "a"}, key="order:2:ship")
+
+    # when another task claims it, then that is refused
+    with pytest.raises(OutboxUsageError):
+        with transaction.atomic():
+            outbox_enqueue(task="outbox_tests.fail_until_fixed", kwargs={"label": "a"}, key="order:2:ship")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enqueue_outside_a_transaction_is_refused():
+    # when the outbox is used without the caller's transaction
+    with pytest.raises(OutboxUsageError):
+        outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "loose"})
+
+    # then nothing was written
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_broker_down_at_commit_keeps_the_message_pending_until_beat_delivers_it(
+    unreachable_broker, celery_eager, django_capture_on_commit_callbacks
+):
+    # given the broker refuses connections (Celery talks to a real, closed port)
+    celery_eager.conf.task_always_eager = False
+
+    # when work commits with a message
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            message = outbox_enqueue(
+                task="outbox_tests.record_effect", kwargs={"label": "late"}, key="k-late"
+            )
+
+    # then the send failed, and the row is still pending with the reason
+    row = OutboxMessage.objects.get(pk=message.id)
+    assert (row.status, row.dispatches) == (Status.PENDING, 0)
+    assert "dispatch failed" in row.last_error
+    assert not Account.objects.filter(name="late").exists()
+
+    # when the broker is back (tasks now run in-process) and beat runs a little later
+    unreachable_broker()
+    celery_eager.conf.task_always_eager = True
+    OutboxMessage.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() - PENDING_GRACE * 2)
+    counts = outbox_redispatch()
+
+    # then it was delivered and ran once
+    row.refresh_from_db()
+    assert counts["sent"] == 1
+    assert (row.status, row.dispatches) == (Status.DONE, 1)
+    assert Account.objects.filter(name="late").count() == 1
+
+
+@pytest.mark.django_db
+def test_beat_leaves_a_fresh_pending_message_to_its_on_commit_dispatch(celery_eager):
+    # given a message committed a moment ago whose on_commit dispatch has not run yet
+    with transaction.atomic():
+        outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "fresh"})
+
+    # when beat runs
+    counts = outbox_redispatch()
+
+    # then it does not race the normal dispatch
+    assert counts["due"] == 0
+    assert OutboxMessage.objects.get().status == Status.PENDING
+
+
+@pytest.mark.django_db
+def test_a_second_delivery_of_a_done_message_does_nothing(celery_eager, django_capture_on_commit_callbacks):
+    # given a message that ran to done
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            message = outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "once"})
+
+    # when the broker delivers it again
+    result = outbox_run(message_id=message.id)
+
+    # then the task did not run again
+    assert result.outcome == "skipped"
+    assert Account.objects.filter(name="once").count() == 1
+    assert OutboxMessage.objects.get(pk=message.id).attempts == 1
+
+
+def let_retry_come_due(message_id: int) -> None:
+    """Time passes: the retry is due, and its message is long overdue (lost)."""
+    past = timezone.now() - timedelta(hours=1)
+    OutboxMessage.objects.filter(pk=message_id).update(next_attempt_at=past, dispatched_at=past)
+
+
+@pytest.mark.django_db
+def test_failing_task_retries_with_backoff_then_fails_and_staff_can_requeue_it(
+    client, celery_eager, django_capture_on_commit_callbacks
+):
+    # given a task that fails while its dependency is down
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            message = outbox_enqueue(task="outbox_tests.fail_until_fixed", kwargs={"label": "dep"})
+    row = OutboxMessage.objects.get(pk=message.id)
+    assert (row.status, row.attempts) == (Status.DISPATCHED, 1)
+    wait = (row.next_attempt_at - row.started_at).total_seconds()
+    assert OUTBOX_RETRY.base_seconds / 2 <= wait <= OUTBOX_RETRY.base_seconds + 1
+
+    # when each retry comes due and beat re-sends it
+    for _ in range(OUTBOX_RETRY.max_attempts - 1):
+        let_retry_come_due(row.pk)
+        outbox_redispatch()
+
+    # then it gave up after the policy's maximum, having run exactly that often
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.FAILED, OUTBOX_RETRY.max_attempts)
+    assert "dependency is still down" in row.last_error
+    assert Account.objects.filter(name="attempt:dep").count() == OUTBOX_RETRY.max_attempts
+    assert outbox_redispatch()["due"] == 0
+
+    # when the dependency is back and staff requeue it from the admin
+    Account.objects.create(name="fixed:dep")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:outbox_outboxmessage_changelist"),
+            {"action": "requeue_messages", "_selected_action": [row.pk]},
+        )
+
+    # then it runs to done
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.DONE, 1)
+    assert Account.objects.filter(name="dep").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_message_stuck_running_after_its_worker_died_is_sent_again(celery_eager):
+    # given a message whose worker died long past the task's time limit
+    with transaction.atomic():
+        message = outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "orphan"})
+    OutboxMessage.objects.filter(pk=message.id).update(
+        status=Status.RUNNING, attempts=1, started_at=timezone.now() - timedelta(hours=1)
+    )
+
+    # when beat runs
+    counts = outbox_redispatch()
+
+    # then it was reset and run again to done
+    row = OutboxMessage.objects.get(pk=message.id)
+    assert counts["reset"] == 1
+    assert (row.status, row.attempts) == (Status.DONE, 2)
+    assert Account.objects.filter(name="orphan").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_message_running_within_its_time_limit_is_left_alone(celery_eager):
+    # given a message a worker is running right now
+    with transaction.atomic():
+        message = outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "busy"})
+    OutboxMessage.objects.filter(pk=message.id).update(
+        status=Status.RUNNING, attempts=1, started_at=timezone.now() - timedelta(seconds=90)
+    )
+
+    # when beat runs
+    outbox_redispatch()
+
+    # then it still belongs to that worker
+    assert OutboxMessage.objects.get(pk=message.id).status == Status.RUNNING
+    assert not Account.objects.filter(name="busy").exists()
+
+
+def messages_waiting(redis_client, queue: str) -> int:
+    """Messages sitting in a queue on the real Redis broker (kombu keeps one list per priority)."""
+    keys = [k for k in redis_client.keys(f"{queue}*") if not k.startswith(b"_kombu")]
+    return sum(redis_client.llen(k) for k in keys)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_only_a_committed_transaction_puts_a_message_on_the_real_broker(redis_client):
+    # given an empty broker and no worker
+    assert messages_waiting(redis_client, "default") == 0
+
+    # when one transaction enqueues and rolls back
+    with pytest.raises(Rollback):
+        with transaction.atomic():
+            outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "x"}, key="k-broker-rollback")
+            raise Rollback
+
+    # then nothing reached the broker
+    assert messages_waiting(redis_client, "default") == 0
+    assert not OutboxMessage.objects.exists()
+
+    # when another commits
+    with transaction.atomic():
+        message = outbox_enqueue(
+            task="outbox_tests.record_effect", kwargs={"label": "x"}, key="k-broker-commit"
+        )
+
+    # then exactly one message is waiting and the row says so
+    assert messages_waiting(redis_client, "default") == 1
+    row = OutboxMessage.objects.get(pk=message.id)
+    assert (row.status, row.dispatches) == (Status.DISPATCHED, 1)
