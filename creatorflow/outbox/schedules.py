@@ -8,5 +8,5 @@ PERIODIC_TASKS = [
     Periodic(
         name="outbox.redispatch", task="outbox.redispatch", every=timedelta(seconds=30), queue="default"
     ),
-    Periodic(name="outbox.purge_done", task="outbox.purge_done", crontab={"minute": "17", "hour": "3"}),
+    Periodic(name="outbox.purge_done", task="outbox.purge_done", crontab={"minute": "29", "hour": "3"}),
 ]

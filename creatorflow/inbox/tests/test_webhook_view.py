@@ -3,12 +3,20 @@
 import json
 
 import pytest
+from django.test import Client
 
 from accounts.models import Account
 from creatorflow.inbox.models import InboundEvent
 from creatorflow.inbox.tests.urls import SIGNATURE_HEADER, sign
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("creatorflow.inbox.tests.urls")]
+
+
+@pytest.fixture
+def client():
+    # Platforms send no CSRF token: the endpoint must be exempt, so enforce the checks here.
+    return Client(enforce_csrf_checks=True)
+
 
 URL = "/webhooks/test/"
 
