@@ -12,6 +12,8 @@ import os
 import pytest
 from django.conf import settings
 
+from creatorflow.core.testing_celery import celery_eager, celery_worker, unreachable_broker  # noqa: F401
+
 REQUIRE_SERVICES = os.environ.get("CF_REQUIRE_SERVICES") == "1"
 
 

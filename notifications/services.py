@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -13,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from creatorflow.core.errors import DomainError
+from creatorflow.outbox.facade import outbox_enqueue
 
 from . import selectors
 from .models import Notification, NotificationPreference, Severity
@@ -39,34 +39,24 @@ def notify(
 ) -> Notification:
     """Store an in-app notification for `account` (or only for `user`, a member) and email it.
 
-    The email goes out after the surrounding transaction commits, through the
-    `notifications.send_email` task (ids only), to the members whose preference asks for this
-    severity (default: warning and critical). Safe to call inside a caller's transaction: if that
-    rolls back, neither the notification nor the email exists. Needs no transaction of its own (one
-    INSERT).
+    The email goes out after the surrounding transaction commits, through the outbox (task
+    `notifications.send_email`, ids only), to the members whose preference asks for this severity
+    (default: warning and critical). The outbox row is written in the same transaction as the
+    notification, so a broker that is down at commit delays the email (beat re-sends it) rather than
+    losing it. Safe to call inside a caller's transaction: if that rolls back, neither the
+    notification nor the email exists.
     """
     severity = Severity(severity)  # ValueError on anything else
-    notification = Notification.objects.create(
-        account=account,
-        user=user,
-        kind=kind,
-        severity=severity,
-        title=title[:200],
-        body=body,
-        link=link,
-    )
-    if selectors.anyone_may_want_email(account_id=account.pk, severity=severity):
-        from .tasks import send_notification_email
-
-        # robust: a broker outage must not turn the caller's committed work into an error page.
-        transaction.on_commit(
-            partial(
-                send_notification_email.apply_async,
-                kwargs={"notification_id": str(notification.pk)},
-                queue="default",
-            ),
-            robust=True,
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            account=account, user=user, kind=kind, severity=severity, title=title[:200], body=body, link=link
         )
+        if selectors.anyone_may_want_email(account_id=account.pk, severity=severity):
+            outbox_enqueue(
+                task="notifications.send_email",
+                kwargs={"notification_id": str(notification.pk)},
+                key=f"notification-email:{notification.pk}",
+            )
     return notification
 
 

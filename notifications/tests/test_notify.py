@@ -1,11 +1,15 @@
 """notify(): stores the in-app notification and emails, after commit, the members who want it."""
 
 import socket
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory, MembershipFactory
+from creatorflow.outbox.models import OutboxMessage
+from creatorflow.outbox.services import outbox_redispatch
 from notifications.facade import notify
 from notifications.models import Notification, Severity
 from notifications.services import EmailDeliveryFailed, notification_send_email
@@ -171,3 +175,29 @@ def test_a_failed_smtp_delivery_releases_the_claim_for_a_retry(team, settings):
     # then the notification is not marked as emailed, so the retry sends it
     notification.refresh_from_db()
     assert notification.emailed_at is None
+
+
+def test_the_email_survives_a_broker_outage_at_commit(
+    team, unreachable_broker, django_capture_on_commit_callbacks, request
+):
+    # given: the broker is unreachable when the transaction commits
+    with django_capture_on_commit_callbacks(execute=True):
+        notification = notify(account=team, kind="stock.out", severity="critical", title="Sold out")
+
+    # then: the email waits in the outbox, written with the notification, not lost
+    message = OutboxMessage.objects.get(key=f"notification-email:{notification.pk}")
+    assert message.task == "notifications.send_email" and message.status == "pending"
+    assert "dispatch failed" in message.last_error
+    assert mail.outbox == []
+
+    # when: the broker is back and beat re-dispatches (run in process, as a worker would)
+    unreachable_broker()
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=1))
+    request.getfixturevalue("celery_eager")  # the worker runs what beat sends, in process
+    outbox_redispatch()
+
+    # then: the members who want critical emails get it, once
+    message.refresh_from_db()
+    assert message.status == "done"
+    assert recipients() == ["critical@example.com", "default@example.com"]
+

@@ -12,11 +12,11 @@ from django.db import connections
 from django.test.testcases import LiveServerThread
 
 from accounts.models import Account
+from creatorflow.core.testing_celery import wait_for
 from creatorflow.inbox.models import InboundEvent
 from creatorflow.inbox.services import inbox_process
 from creatorflow.inbox.tests.factories import InboundEventFactory
 from creatorflow.inbox.tests.urls import SIGNATURE_HEADER, sign
-from creatorflow.outbox.tests.celery_support import wait_for
 
 DELIVERIES = 50
 

@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from creatorflow.core.testing_celery import wait_for
 from creatorflow.outbox.models import OutboxMessage
 from creatorflow.outbox.services import outbox_enqueue
 from creatorflow.outbox.tasks import redispatch_outbox
-from creatorflow.outbox.tests.celery_support import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

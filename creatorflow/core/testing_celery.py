@@ -1,4 +1,4 @@
-"""Celery fixtures shared by the inbox and outbox tests (imported into both conftests).
+"""Celery fixtures for the whole suite (registered in the root conftest.py).
 
 Nothing of ours is replaced: `celery_eager` flips Celery's own always-eager switch so a dispatched
 task runs in the test's thread, and `celery_worker` starts a real worker thread consuming the
@@ -20,10 +20,12 @@ UNREACHABLE_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: c
 
 @pytest.fixture
 def celery_eager():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
+    """Run sent tasks in-process, as a worker would, and let their errors surface."""
+    conf = celery_app.conf
+    previous = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, True
     yield celery_app
-    celery_app.conf.task_always_eager = previous
+    conf.task_always_eager, conf.task_eager_propagates = previous
 
 
 def _close_worker_connections(**kwargs):
