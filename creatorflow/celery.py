@@ -19,7 +19,7 @@ def _ensure_filesystem_broker_dirs() -> None:
 
     options = app.conf.broker_transport_options or {}
     if str(app.conf.broker_url or "").startswith("filesystem://"):
-        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             if options.get(key):
                 Path(options[key]).mkdir(parents=True, exist_ok=True)
 

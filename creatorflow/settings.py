@@ -151,6 +151,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
 else:
@@ -166,6 +167,16 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Which queue a task goes to is decided here, by task name, not on the task (Celery 6 drops that).
+# Webhook processing is kept apart so a slow integration never delays intake; calls to outside
+# platforms share `integrations`; long batch work goes to `bulk`.
+CELERY_TASK_ROUTES = {
+    "inbox.process_event": {"queue": "webhooks"},
+    "tiktok.*": {"queue": "integrations"},
+    "shipping.*": {"queue": "integrations"},
+    "billing.*": {"queue": "integrations"},
+    "bulk.*": {"queue": "bulk"},
+}
 CELERY_TASK_CREATE_MISSING_QUEUES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -285,7 +296,9 @@ TIKTOK_APP_SECRET = env.str("TIKTOK_APP_SECRET", default="")
 TIKTOK_SERVICE_ID = env.str("TIKTOK_SERVICE_ID", default="")
 TIKTOK_API_BASE_URL = env.str("TIKTOK_API_BASE_URL", default="https://open-api.tiktokglobalshop.com")
 TIKTOK_AUTH_BASE_URL = env.str("TIKTOK_AUTH_BASE_URL", default="https://auth.tiktok-shops.com")
-TIKTOK_AUTHORIZE_URL = env.str("TIKTOK_AUTHORIZE_URL", default="https://services.tiktokshop.com/open/authorize")
+TIKTOK_AUTHORIZE_URL = env.str(
+    "TIKTOK_AUTHORIZE_URL", default="https://services.tiktokshop.com/open/authorize"
+)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe.com")

@@ -14,7 +14,6 @@ EMAIL_RETRY = RetryPolicy(max_attempts=6, base_seconds=30, cap_seconds=900)
 @shared_task(
     bind=True,
     name="notifications.send_email",
-    queue="default",
     ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,

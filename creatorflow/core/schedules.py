@@ -113,5 +113,9 @@ def sync_periodic_tasks() -> dict[str, int]:
 
 
 PERIODIC_TASKS = [
-    Periodic(name="core.clear_expired_sessions", task="core.clear_expired_sessions", crontab={"minute": 17, "hour": 3}),
+    Periodic(
+        name="core.clear_expired_sessions",
+        task="core.clear_expired_sessions",
+        crontab={"minute": 17, "hour": 3},
+    ),
 ]

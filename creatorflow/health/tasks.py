@@ -9,7 +9,6 @@ from . import services
 
 @shared_task(
     name="health.record_checks",
-    queue="default",
     ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,

@@ -15,7 +15,6 @@ from .services import PROCESS_TIME_LIMIT, inbox_process, inbox_sweep
 @shared_task(
     bind=True,
     name="inbox.process_event",
-    queue="webhooks",
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=PROCESS_TIME_LIMIT,
@@ -33,7 +32,6 @@ def process_inbound_event(self, event_id: int) -> str:
 
 @shared_task(
     name="inbox.sweep",
-    queue="default",
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=120,

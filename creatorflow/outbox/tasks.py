@@ -16,7 +16,6 @@ from .services import outbox_purge_done, outbox_redispatch, outbox_run
 @shared_task(
     bind=True,
     name="outbox.deliver",
-    queue="default",
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=None,
@@ -32,7 +31,6 @@ def deliver_outbox_message(self, message_id: int) -> str:
 
 @shared_task(
     name="outbox.redispatch",
-    queue="default",
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=120,
@@ -46,7 +44,6 @@ def redispatch_outbox() -> dict:
 
 @shared_task(
     name="outbox.purge_done",
-    queue="default",
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=600,

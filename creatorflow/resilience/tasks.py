@@ -5,7 +5,7 @@ from celery import shared_task
 from .ratelimit import purge_idle_buckets
 
 
-@shared_task(name="resilience.purge_idle_buckets", queue="default", acks_late=True, time_limit=300)
+@shared_task(name="resilience.purge_idle_buckets", acks_late=True, time_limit=300)
 def purge_idle_buckets_task() -> int:
     """Drop database token buckets idle for a day (only the no-Redis fallback keeps rows)."""
     return purge_idle_buckets()

@@ -200,4 +200,3 @@ def test_the_email_survives_a_broker_outage_at_commit(
     message.refresh_from_db()
     assert message.status == "done"
     assert recipients() == ["critical@example.com", "default@example.com"]
-

@@ -45,8 +45,12 @@ def test_sync_repairs_a_changed_row_and_disables_removed_tasks():
     row = PeriodicTask.objects.get(name=PREFIX + declared.name)
     row.task = "edited.by.hand"
     row.save()
-    stale = PeriodicTask.objects.create(name=PREFIX + "gone", task="gone.task", interval=row.interval, crontab=row.crontab)
-    foreign = PeriodicTask.objects.create(name="staff-made", task="staff.task", interval=row.interval, crontab=row.crontab)
+    stale = PeriodicTask.objects.create(
+        name=PREFIX + "gone", task="gone.task", interval=row.interval, crontab=row.crontab
+    )
+    foreign = PeriodicTask.objects.create(
+        name="staff-made", task="staff.task", interval=row.interval, crontab=row.crontab
+    )
 
     # when
     counts = sync_periodic_tasks()

@@ -166,7 +166,11 @@ def test_filesystem_broker_queue_depth_counts_the_message_files(settings, tmp_pa
     # given the embedded default's filesystem broker with two messages on "webhooks", one on "bulk"
     folder = tmp_path / "queue"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(tmp_path / "control"),
+    }
     settings.CELERY_BROKER_URL = "filesystem://"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
     with Connection("filesystem://", transport_options=options) as conn:

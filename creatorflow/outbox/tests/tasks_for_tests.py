@@ -6,14 +6,12 @@ from celery import shared_task
 from accounts.models import Account
 
 
-@shared_task(name="outbox_tests.record_effect", queue="default", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="outbox_tests.record_effect", acks_late=True, reject_on_worker_lost=True)
 def record_effect(label: str) -> None:
     Account.objects.create(name=label)
 
 
-@shared_task(
-    name="outbox_tests.fail_until_fixed", queue="default", acks_late=True, reject_on_worker_lost=True
-)
+@shared_task(name="outbox_tests.fail_until_fixed", acks_late=True, reject_on_worker_lost=True)
 def fail_until_fixed(label: str) -> None:
     Account.objects.create(name=f"attempt:{label}")
     if not Account.objects.filter(name=f"fixed:{label}").exists():

@@ -1,0 +1,43 @@
+"""Load the demo creator for `make run` (idempotent: running it again changes nothing)."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+DEMO_EMAIL = "demo@creatorflow.local"
+DEMO_PASSWORD = "demo-password-123"
+DEMO_ACCOUNT = "Glow Lab Cosmetics (demo)"
+DEMO_STAFF_EMAIL = "admin@creatorflow.local"
+DEMO_STAFF_PASSWORD = "admin-password-123"
+
+
+class Command(BaseCommand):
+    help = "Create the demo creator (login printed) and its sample data. Safe to run repeatedly."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="URL printed for the dashboard")
+
+    def handle(self, *args, url, **options):
+        from accounts.models import User
+        from accounts.services import account_create_with_owner
+        from notifications.facade import notify
+
+        with transaction.atomic():
+            user, account, created = account_create_with_owner(
+                email=DEMO_EMAIL, password=DEMO_PASSWORD, account_name=DEMO_ACCOUNT
+            )
+            if created:
+                notify(
+                    account=account,
+                    kind="welcome",
+                    severity="info",
+                    title="Welcome to CreatorFlow",
+                    body="Connect your TikTok Shop to start importing orders.",
+                    link="/",
+                )
+            if not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
+                User.objects.create_superuser(email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD)
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"CreatorFlow demo is ready at {url}"))
+        self.stdout.write(f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        self.stdout.write(f"  staff admin: {url}admin/ as {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD}")
+        self.stdout.write("")
