@@ -19,7 +19,9 @@ def main() -> int:
     import django
 
     django.setup()
-    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_")
+    )
     if not names:
         print("no benchmarks yet: add bench/bench_<name>.py with run()", file=sys.stderr)
         return 0
