@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from creatorflow.audit.facade import audit_log
 from creatorflow.outbox.publishing import broker_connection, publish
 from creatorflow.resilience.retry import RetryPolicy
 
@@ -190,12 +191,13 @@ def inbox_replay(*, event_ids, actor=None) -> int:
     ids = [int(pk) for pk in event_ids]
     now = timezone.now()
     with transaction.atomic():
-        chosen = list(
+        events = list(
             InboundEvent.objects.select_for_update()
             .filter(pk__in=ids, status__in=(Status.DEAD, Status.FAILED))
             .order_by("pk")
-            .values_list("pk", flat=True)
+            .only("pk", "provider", "event_type", "external_id", "status")
         )
+        chosen = [event.pk for event in events]
         InboundEvent.objects.filter(pk__in=chosen).update(
             status=Status.RECEIVED,
             attempts=0,
@@ -203,8 +205,14 @@ def inbox_replay(*, event_ids, actor=None) -> int:
             processing_started_at=None,
             processing_finished_at=None,
         )
-        for pk in chosen:
-            transaction.on_commit(partial(inbox_dispatch, event_id=pk))
+        for event in events:
+            transaction.on_commit(partial(inbox_dispatch, event_id=event.pk))
+            audit_log(
+                actor=actor,
+                action="inbox.replay",
+                target=event,
+                changes={"status": [event.status, "received"]},
+            )
     logger.info("inbox: %s replayed events %s", actor or "system", chosen)
     return len(chosen)
 

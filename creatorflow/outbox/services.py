@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from creatorflow.audit.facade import audit_log
 from creatorflow.resilience.retry import RetryPolicy
 
 from .models import CLAIMABLE_STATUSES, OutboxMessage, OutboxStatus
@@ -261,17 +262,24 @@ def outbox_requeue(*, message_ids, actor=None) -> int:
     ids = [int(pk) for pk in message_ids]
     now = timezone.now()
     with transaction.atomic():
-        chosen = list(
+        messages = list(
             OutboxMessage.objects.select_for_update()
             .filter(pk__in=ids, status=Status.FAILED)
             .order_by("pk")
-            .values_list("pk", flat=True)
+            .only("pk", "task", "key", "status")
         )
+        chosen = [message.pk for message in messages]
         OutboxMessage.objects.filter(pk__in=chosen).update(
             status=Status.PENDING, attempts=0, next_attempt_at=now, completed_at=None, started_at=None
         )
-        for pk in chosen:
-            transaction.on_commit(partial(outbox_dispatch, message_id=pk))
+        for message in messages:
+            transaction.on_commit(partial(outbox_dispatch, message_id=message.pk))
+            audit_log(
+                actor=actor,
+                action="outbox.requeue",
+                target=message,
+                changes={"status": ["failed", "pending"]},
+            )
     logger.info("outbox: %s requeued messages %s", actor or "system", chosen)
     return len(chosen)
 

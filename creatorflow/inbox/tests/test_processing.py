@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tests.factories import UserFactory
+from creatorflow.audit.models import AuditLogEntry
 from creatorflow.inbox.models import InboundEvent
 from creatorflow.inbox.services import (
     INBOX_RETRY,
@@ -216,6 +217,10 @@ def test_admin_replay_action_reprocesses_a_dead_event(
     assert Account.objects.filter(name=f"effect:{dead.external_id}").count() == 1
     # and the done event was not redone
     assert Account.objects.filter(name=f"effect:{done.external_id}").count() == 1
+    # and the replay is in the audit log under the staff member's name
+    entry = AuditLogEntry.objects.get(action="inbox.replay")
+    assert entry.target_object_id == str(dead.pk) and entry.actor.is_staff
+    assert entry.changes == {"status": ["dead", "received"]}
 
 
 def test_admin_shows_the_raw_body_read_only(client):

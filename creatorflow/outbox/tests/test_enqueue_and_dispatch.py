@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory, UserFactory
+from creatorflow.audit.models import AuditLogEntry
 from creatorflow.outbox.models import OutboxMessage
 from creatorflow.outbox.services import (
     OUTBOX_RETRY,
@@ -209,10 +210,12 @@ def test_failing_task_retries_with_backoff_then_fails_and_staff_can_requeue_it(
             {"action": "requeue_messages", "_selected_action": [row.pk]},
         )
 
-    # then it runs to done
+    # then it runs to done, and the requeue is in the audit log
     assert response.status_code == 302
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.DONE, 1)
+    entry = AuditLogEntry.objects.get(action="outbox.requeue")
+    assert entry.target_object_id == str(row.pk) and entry.actor.is_staff
     assert Account.objects.filter(name="dep").count() == 1
 
 
