@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -229,6 +229,39 @@ def check_carriers() -> dict:
     return {"status": worst, "circuits": circuits}
 
 
+# --- webhooks -------------------------------------------------------------------------------------
+
+WEBHOOK_WINDOW = timedelta(hours=1)
+# Below this many finished events a rate says little; one failure in three is not an incident.
+WEBHOOK_MIN_SAMPLE = 10
+WEBHOOK_MIN_SUCCESS_RATE = 0.95
+
+
+def check_webhooks() -> dict:
+    """Success rate and mean processing latency of webhooks received in the last hour.
+
+    Degraded when an event went dead in the window (it needs a person) or, over a meaningful
+    sample, fewer than 95% of finished events succeeded. Never unhealthy: events wait, none is lost.
+    """
+    from creatorflow.inbox.facade import webhook_stats
+
+    try:
+        stats = webhook_stats(since=datetime.now(UTC) - WEBHOOK_WINDOW)
+    except Exception as exc:
+        return _failure(exc)
+    finished = stats.done + stats.failed + stats.dead
+    low_rate = finished >= WEBHOOK_MIN_SAMPLE and (stats.success_rate or 0) < WEBHOOK_MIN_SUCCESS_RATE
+    return {
+        "status": DEGRADED if stats.dead or low_rate else HEALTHY,
+        "window_s": int(WEBHOOK_WINDOW.total_seconds()),
+        "received": stats.received,
+        "success_rate": stats.success_rate,
+        "failed": stats.failed,
+        "dead": stats.dead,
+        "avg_latency_ms": stats.avg_latency_ms,
+    }
+
+
 # --- all together ---------------------------------------------------------------------------------
 
 CHECKS: dict[str, Callable[[], dict]] = {
@@ -237,6 +270,7 @@ CHECKS: dict[str, Callable[[], dict]] = {
     "celery": check_celery,
     "tiktok": check_tiktok,
     "carriers": check_carriers,
+    "webhooks": check_webhooks,
 }
 
 

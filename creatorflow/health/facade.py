@@ -22,6 +22,7 @@ LABELS = {
     "celery": "Background jobs",
     "tiktok": "TikTok Shop API",
     "carriers": "Carriers",
+    "webhooks": "Webhooks (last hour)",
 }
 
 
@@ -49,6 +50,12 @@ def _detail(name: str, check: dict) -> str:
         circuits = check.get("circuits") or {}
         not_closed = [f"{n} {s}" for n, s in circuits.items() if s != "closed"]
         return ", ".join(not_closed) or ("all circuits closed" if circuits else "no carrier calls yet")
+    if name == "webhooks":
+        if check.get("success_rate") is None:
+            return "none received"
+        latency = f", {check['avg_latency_ms']:.0f} ms avg" if check.get("avg_latency_ms") is not None else ""
+        dead = f", {check['dead']} dead" if check.get("dead") else ""
+        return f"{check['success_rate']:.1%} ok{latency}{dead}"
     return ""
 
 

@@ -4,9 +4,11 @@
 - `InboundWebhookView`, `ParsedWebhook`, `BadPayload`: build a provider's webhook endpoint.
 - `hmac_sha256_hex`, `signatures_match`, `body_sha256`, `load_json`: helpers for those endpoints.
 - `InboundEventData`: what a handler receives.
+- `webhook_stats(since=, provider=None) -> WebhookStats`: success rate and latency, for health.
 """
 
 from .registry import ANY_TYPE, InboundEventData, register_handler
+from .selectors import WebhookStats, webhook_stats
 from .views import (
     BadPayload,
     InboundWebhookView,
@@ -28,4 +30,6 @@ __all__ = [
     "load_json",
     "register_handler",
     "signatures_match",
+    "WebhookStats",
+    "webhook_stats",
 ]

@@ -62,7 +62,7 @@ def test_the_account_switcher_lists_every_membership_and_switches(member):
     assert len(forms) == 2
     second = next(f for f in forms if "Second Shop" in f)
     assert "csrfmiddlewaretoken" in second
-    assert f'name="account_id" value="{other.pk}"' in second
+    assert f'name="account" value="{other.pk}"' in second
 
     # when the second account's form is submitted as the browser would
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]+)"', second))

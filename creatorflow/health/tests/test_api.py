@@ -17,7 +17,7 @@ from .factories import HealthCheckRecordFactory
 
 pytestmark = pytest.mark.django_db
 
-CHECK_KEYS = {"database", "redis", "celery", "tiktok", "carriers"}
+CHECK_KEYS = {"database", "redis", "celery", "tiktok", "carriers", "webhooks"}
 
 
 @pytest.fixture(autouse=True)
@@ -211,3 +211,54 @@ def test_redis_queue_depth_reflects_messages_really_pushed(client, settings, red
 def test_redis_check_reports_latency_when_configured(client):
     redis = client.get("/api/health/").json()["checks"]["redis"]
     assert redis["status"] == "healthy" and redis["configured"] is True and redis["latency_ms"] >= 0
+
+
+def test_webhook_success_rate_and_latency_over_the_last_hour(client):
+    # given: in the last hour 19 events done within 200 ms and 1 dead; one older failure outside the window
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from creatorflow.inbox.models import InboundEvent
+
+    now = timezone.now()
+    for i in range(19):
+        InboundEvent.objects.create(
+            provider="tiktok",
+            external_id=f"ok-{i}",
+            event_type="1",
+            body=b"{}",
+            status="done",
+            received_at=now - timedelta(minutes=5),
+            processing_finished_at=now - timedelta(minutes=5) + timedelta(milliseconds=200),
+        )
+    InboundEvent.objects.create(
+        provider="tiktok",
+        external_id="dead",
+        event_type="1",
+        body=b"{}",
+        status="dead",
+        received_at=now - timedelta(minutes=10),
+    )
+    InboundEvent.objects.create(
+        provider="tiktok",
+        external_id="old",
+        event_type="1",
+        body=b"{}",
+        status="dead",
+        received_at=now - timedelta(hours=3),
+    )
+
+    # when
+    body = client.get("/api/health/").json()
+
+    # then: 19 of 20 finished succeeded, latency is the mean, and the dead one degrades the status
+    webhooks = body["checks"]["webhooks"]
+    assert (webhooks["received"], webhooks["dead"], webhooks["success_rate"]) == (20, 1, 0.95)
+    assert webhooks["avg_latency_ms"] == pytest.approx(200, abs=1)
+    assert webhooks["status"] == "degraded" and body["status"] == "degraded"
+
+
+def test_no_webhooks_yet_is_healthy(client):
+    webhooks = client.get("/api/health/").json()["checks"]["webhooks"]
+    assert webhooks["status"] == "healthy" and webhooks["success_rate"] is None
