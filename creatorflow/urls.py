@@ -8,8 +8,11 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),
     path("api/", include("accounts.api_urls")),
+    path("api/", include("inventory.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("inventory/", include("inventory.purchasing_urls")),
+    path("inventory/", include("inventory.urls")),
     path("", include("creatorflow.health.urls")),
     path("", include("creatorflow.core.urls")),
 ]
