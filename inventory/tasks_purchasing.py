@@ -1,0 +1,3 @@
+"""Purchasing tasks: thin, load by id, call one service."""
+
+__all__: list[str] = []
