@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("inventory.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("inventory/csv/", include("inventory.csv_urls")),
     path("inventory/", include("inventory.purchasing_urls")),
     path("inventory/", include("inventory.urls")),
     path("", include("creatorflow.health.urls")),
