@@ -1,6 +1,8 @@
 """Staff views of inventory. Stock counters are read-only here: they change only through services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+
+from creatorflow.core.errors import DomainError
 
 from .models import (
     SKU,
@@ -15,6 +17,7 @@ from .models import (
     Supplier,
     Warehouse,
 )
+from .services.stock import adjustment_approve, adjustment_reject
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -126,9 +129,39 @@ class AdjustmentAdmin(admin.ModelAdmin):
         "transaction",
         "status",
     )
+    actions = ["approve_selected", "reject_selected"]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.action(description="Approve and apply the selected pending adjustments")
+    def approve_selected(self, request, queryset):
+        outcomes = {"applied": 0, "failed": 0, "skipped": 0}
+        for adjustment in queryset.order_by("created_at"):
+            try:
+                done = adjustment_approve(adjustment=adjustment, actor=request.user)
+            except DomainError:
+                outcomes["skipped"] += 1  # no longer pending
+                continue
+            outcomes["applied" if done.status == Adjustment.Status.APPLIED else "failed"] += 1
+        level = messages.WARNING if outcomes["failed"] or outcomes["skipped"] else messages.SUCCESS
+        self.message_user(
+            request,
+            f"{outcomes['applied']} applied, {outcomes['failed']} failed (stock no longer allows it), "
+            f"{outcomes['skipped']} skipped (not pending).",
+            level,
+        )
+
+    @admin.action(description="Reject the selected pending adjustments")
+    def reject_selected(self, request, queryset):
+        rejected = skipped = 0
+        for adjustment in queryset.order_by("created_at"):
+            try:
+                adjustment_reject(adjustment=adjustment, actor=request.user, note="Rejected in the admin.")
+                rejected += 1
+            except DomainError:
+                skipped += 1
+        self.message_user(request, f"{rejected} rejected, {skipped} skipped (not pending).")
 
 
 @admin.register(StockAlert)
