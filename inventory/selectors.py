@@ -17,7 +17,10 @@ How it stays fast (bench/bench_inventory_list.py: 100,000 SKUs, `status=low_stoc
 - `search` is `UPPER(col) LIKE UPPER('%term%')` (Django's icontains) on name and seller SKU; on
   PostgreSQL migration 0002 adds pg_trgm GIN indexes on exactly those expressions, so the
   candidates come from a BitmapOr of two index scans instead of a scan of the whole catalogue.
-- The COUNT for pagination drops the unreferenced output annotations and keeps only the filter.
+- The API's page carries its own total (`COUNT(*) OVER ()`, inventory/api.py), so the filter runs
+  once per request; a plain `.count()` drops the unreferenced output annotations.
+- Without a search term, filtering by status still computes every SKU's status (~0.3 s at 100,000
+  SKUs): going further needs the totals kept on the SKU row, which is a model change.
 """
 
 from __future__ import annotations
