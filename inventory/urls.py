@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+"""The inventory dashboard. Suppliers, purchase orders and CSV pages have their own url modules."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "inventory"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.sku_list, name="list"),
+    path("skus/<uuid:sku_id>/", views.sku_detail, name="sku"),
+    path("skus/<uuid:sku_id>/adjust/", views.sku_adjust, name="adjust"),
+    path("alerts/", views.alert_list, name="alerts"),
+]

@@ -21,14 +21,6 @@ SECTIONS = {
         "action_url": "/tiktok/connect/",
         "action_label": "Connect TikTok Shop",
     },
-    "inventory": {
-        "title": "Inventory",
-        "empty_title": "No products yet",
-        "text": "Your products and stock levels appear here after the first sync with your TikTok Shop. "
-        "You will get an alert before anything sells out.",
-        "action_url": "/tiktok/connect/",
-        "action_label": "Connect TikTok Shop",
-    },
     "shipping": {
         "title": "Shipping",
         "empty_title": "No shipments yet",

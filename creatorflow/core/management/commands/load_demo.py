@@ -19,6 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, url, **options):
         from accounts.models import User
         from accounts.services import account_create_with_owner
+        from inventory.demo import load_demo_inventory
         from notifications.facade import notify
 
         with transaction.atomic():
@@ -34,10 +35,15 @@ class Command(BaseCommand):
                     body="Connect your TikTok Shop to start importing orders.",
                     link="/",
                 )
+            inventory = load_demo_inventory(account=account, actor=user)
             if not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
                 User.objects.create_superuser(email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"CreatorFlow demo is ready at {url}"))
         self.stdout.write(f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
         self.stdout.write(f"  staff admin: {url}admin/ as {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD}")
+        if inventory["skus"]:
+            self.stdout.write(
+                f"  inventory: {inventory['skus']} SKUs and {inventory['orders']} order lines added"
+            )
         self.stdout.write("")
