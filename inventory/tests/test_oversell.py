@@ -77,7 +77,9 @@ def test_a_thousand_attempts_on_a_hundred_units_reserve_exactly_a_hundred():
     # and the after-commit alert checks, racing too, opened one out-of-stock alert and told people once
     assert StockAlert.objects.filter(sku=sku, kind="out_of_stock", status="open").count() == 1
     assert Notification.objects.filter(kind="inventory.out_of_stock").count() == 1
-    assert Notification.objects.filter(kind="inventory.low_stock").count() == 1
+    # whether a check ever saw the stock between "low" and "out" depends on thread timing (under load
+    # every check may run after the last unit went); what must hold is that nobody is told twice
+    assert Notification.objects.filter(kind="inventory.low_stock").count() <= 1
 
 
 def test_multi_line_orders_in_opposite_orders_neither_deadlock_nor_split():
