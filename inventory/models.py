@@ -148,6 +148,16 @@ class SKU(models.Model):
     )
     sync_failures = models.PositiveIntegerField(default=0, help_text="Consecutive failed pushes.")
     is_active = models.BooleanField(default=True)
+    # Stock summary: a read model for listing, filtering and sorting large catalogues without
+    # computing every SKU's stock. Written only by inventory.services.summary after a change that
+    # can move the status (alerts_evaluate), by the hourly sweep and the nightly velocity refresh.
+    # Pages still show live figures; these only decide which rows a filter or sort picks.
+    summary_status = models.CharField(
+        max_length=12, default="out_of_stock", db_default="out_of_stock", editable=False
+    )
+    summary_available = models.IntegerField(default=0, db_default=0, editable=False)
+    summary_days_of_cover = models.FloatField(null=True, blank=True, editable=False)
+    summary_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -162,7 +172,15 @@ class SKU(models.Model):
                 name="inventory_sku_tiktok_id_unique",
             ),
         ]
-        indexes = [models.Index(fields=["account", "name"], name="inventory_sku_acct_name_idx")]
+        indexes = [
+            models.Index(fields=["account", "name"], name="inventory_sku_acct_name_idx"),
+            models.Index(
+                fields=["account", "summary_status", "summary_days_of_cover"],
+                name="inventory_sku_status_cover_idx",
+            ),
+            models.Index(fields=["account", "summary_days_of_cover"], name="inventory_sku_cover_idx"),
+            models.Index(fields=["account", "summary_status", "name"], name="inventory_sku_status_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.seller_sku} · {self.name}"

@@ -19,8 +19,9 @@ How it stays fast (bench/bench_inventory_list.py: 100,000 SKUs, `status=low_stoc
   candidates come from a BitmapOr of two index scans instead of a scan of the whole catalogue.
 - The API's page carries its own total (`COUNT(*) OVER ()`, inventory/api.py), so the filter runs
   once per request; a plain `.count()` drops the unreferenced output annotations.
-- Without a search term, filtering by status still computes every SKU's status (~0.3 s at 100,000
-  SKUs): going further needs the totals kept on the SKU row, which is a model change.
+- Filtering by status and sorting by days of cover or available units use the stock summary kept
+  on the SKU row (services/summary.py: exact status soon after every commit, indexed with the
+  account), so neither computes every SKU's stock; the figures shown are still the live ones.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from decimal import Decimal
 
 from django.db.models import (
     CharField,
+    Count,
     Expression,
     ExpressionWrapper,
     F,
@@ -167,16 +169,29 @@ def sku_list(
     if status:
         if status not in STATUSES:
             raise ValueError(f"unknown stock status {status!r}")
-        queryset = queryset.filter(stock_status=status)
-    field = ordering.lstrip("-")
-    if field == "days_of_cover":
-        expression = (
-            F("days_of_cover").desc(nulls_last=True)
-            if ordering.startswith("-")
-            else F("days_of_cover").asc(nulls_last=True)
-        )
+        queryset = queryset.filter(summary_status=status)
+    descending, field = ordering.startswith("-"), ordering.lstrip("-")
+    field = SUMMARY_SORTS.get(field, field)
+    if field == "summary_days_of_cover":
+        expression = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
         return queryset.order_by(expression, "name", "pk")
-    return queryset.order_by(ordering, "pk")
+    return queryset.order_by(f"-{field}" if descending else field, "pk")
+
+
+# Sorting by these stock figures orders by their summary column (indexed, no per-row stock query).
+SUMMARY_SORTS = {"days_of_cover": "summary_days_of_cover", "available_stock": "summary_available"}
+
+
+def sku_status_counts(*, account: Account, search: str | None = None) -> dict[str, int]:
+    """How many active SKUs are in each stock status (from the summary), plus "" for all of them."""
+    queryset = SKU.objects.filter(account=account, is_active=True)
+    if search:
+        term = search.strip()
+        queryset = queryset.filter(Q(name__icontains=term) | Q(seller_sku__icontains=term))
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, count in queryset.order_by().values_list("summary_status").annotate(n=Count("pk")):
+        counts[status] = count
+    return {"": sum(counts.values()), **counts}
 
 
 def sku_for_account(*, account: Account, sku_id) -> SKU:

@@ -57,14 +57,6 @@ def _sku_or_404(request, sku_id) -> SKU:
         raise Http404("No such SKU.") from exc
 
 
-def _status_counts(queryset) -> dict[str, int]:
-    counts = queryset.order_by().aggregate(
-        all=Count("pk"),
-        **{status: Count("pk", filter=Q(stock_status=status)) for status in selectors.STATUSES},
-    )
-    return {key if key != "all" else "": value for key, value in counts.items()}
-
-
 def _query(**params) -> str:
     """A query string of the non-empty params, for links that keep the current filters."""
     return "?" + urlencode({key: value for key, value in params.items() if value not in ("", None)})
@@ -81,13 +73,12 @@ def _list_context(request) -> dict:
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         sort = DEFAULT_SORT
-    searched = selectors.sku_list(account=request.account, search=search or None)
     queryset = selectors.sku_list(
         account=request.account, status=status or None, search=search or None, ordering=SORTS[sort][0]
     )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     skus = list(page.object_list)
-    counts = _status_counts(searched)
+    counts = selectors.sku_status_counts(account=request.account, search=search or None)
     bars = [
         LandscapeBar(
             label=sku.name,

@@ -20,6 +20,7 @@ from notifications.facade import notify
 from ..locking import sku_for_update
 from ..models import SKU, StockAlert, SyncStatus
 from ..selectors import DEFAULT_MIN_THRESHOLD, DEFAULT_THRESHOLD_SHARE, with_stock
+from .summary import stock_summary_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,7 @@ def alerts_evaluate(*, sku_ids) -> None:
         return
     with transaction.atomic():
         list(SKU.objects.filter(pk__in=ids).order_by("pk").select_for_update(of=("self",)).values_list("pk"))
+        stock_summary_refresh(sku_ids=ids)
         skus = list(with_stock(SKU.objects.filter(pk__in=ids)).select_related("account").order_by("pk"))
         open_kinds = set(
             StockAlert.objects.filter(

@@ -6,6 +6,7 @@ import factory
 
 from accounts.tests.factories import AccountFactory
 from inventory.models import SKU, Product, StockLevel, Supplier, Warehouse
+from inventory.services.summary import stock_summary_refresh
 
 
 class WarehouseFactory(factory.django.DjangoModelFactory):
@@ -60,11 +61,18 @@ class SKUFactory(factory.django.DjangoModelFactory):
 class StockLevelFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = StockLevel
+        skip_postgeneration_save = True
 
     sku = factory.SubFactory(SKUFactory)
     warehouse = factory.SubFactory(WarehouseFactory, account=factory.SelfAttribute("..sku.account"))
     on_hand = 100
     reserved = 0
+
+    @factory.post_generation
+    def refresh_summary(obj, create, extracted, **kwargs):
+        # Rows made here skip the services, so bring the SKU's stock summary up to date as they would.
+        if create:
+            stock_summary_refresh(sku_ids=[obj.sku_id])
 
 
 def stocked_sku(*, account=None, on_hand: int = 100, warehouse=None, **sku_fields) -> SKU:
