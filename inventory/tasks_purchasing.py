@@ -10,11 +10,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from accounts.models import Account
-from creatorflow.resilience.retry import RetryPolicy
+from creatorflow.resilience.retry import EMAIL_RETRY, retry_task_or_raise
 
 __all__ = ["auto_reorder_account", "send_purchase_order"]
-
-EMAIL_RETRY = RetryPolicy(max_attempts=6, base_seconds=30, cap_seconds=900)
 
 
 @shared_task(
@@ -38,10 +36,7 @@ def send_purchase_order(self, purchase_order_id: str) -> None:
     try:
         purchasing.po_email_send(purchase_order_id=purchase_order_id)
     except purchasing.PurchaseOrderEmailFailed as exc:
-        attempt = self.request.retries + 1
-        if EMAIL_RETRY.exhausted(attempt):
-            raise
-        raise self.retry(exc=exc, countdown=EMAIL_RETRY.backoff(attempt)) from exc
+        retry_task_or_raise(self, exc, EMAIL_RETRY)
 
 
 @shared_task(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from creatorflow.resilience.retry import RetryPolicy
+from creatorflow.resilience.retry import EMAIL_RETRY, retry_task_or_raise
 
 from . import services
-
-EMAIL_RETRY = RetryPolicy(max_attempts=6, base_seconds=30, cap_seconds=900)
 
 
 @shared_task(
@@ -29,7 +27,4 @@ def send_notification_email(self, notification_id: str) -> None:
     try:
         services.notification_send_email(notification_id=notification_id)
     except services.EmailDeliveryFailed as exc:
-        attempt = self.request.retries + 1
-        if EMAIL_RETRY.exhausted(attempt):
-            raise
-        raise self.retry(exc=exc, countdown=EMAIL_RETRY.backoff(attempt)) from exc
+        retry_task_or_raise(self, exc, EMAIL_RETRY)
