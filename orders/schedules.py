@@ -1,0 +1,10 @@
+"""Periodic order jobs, synced into django-celery-beat by creatorflow.core.schedules."""
+
+from datetime import timedelta
+
+from creatorflow.core.schedules import Periodic
+
+PERIODIC_TASKS = [
+    # priority moves with the clock (SLA deadline); every 5 minutes keeps levels within one step
+    Periodic(name="orders.rescore", task="orders.rescore_open", every=timedelta(minutes=5)),
+]
