@@ -1,0 +1,90 @@
+"""The one place an order's `status` changes: the lifecycle table (orders/lifecycle.py) enforced.
+
+`order_transition` locks the order row, checks the move against `TRANSITIONS`, writes the new
+status and an `OrderEvent` in the same transaction, so the timeline can never disagree with the
+status. Other services (intake, actions, shipping) call it; nothing else assigns `Order.status`.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from creatorflow.core.errors import Conflict
+
+from ..lifecycle import TRANSITIONS
+from ..models import Order, OrderEvent
+
+
+class InvalidTransition(Conflict):
+    """The lifecycle table does not allow this move (HTTP 409)."""
+
+    code = "invalid_transition"
+
+
+def actor_fields(actor) -> dict:
+    """OrderEvent `actor`/`actor_label` for a User, a label string ("tiktok", "rules") or None."""
+    if actor is None:
+        return {"actor": None, "actor_label": "system"}
+    if isinstance(actor, str):
+        return {"actor": None, "actor_label": actor[:100]}
+    if getattr(actor, "is_authenticated", False):
+        return {"actor": actor, "actor_label": actor.get_username()[:100]}
+    return {"actor": None, "actor_label": "anonymous"}
+
+
+def is_person(actor) -> bool:
+    """A logged-in user (not a task, a rule or TikTok): their actions count as human touches."""
+    return (
+        actor is not None and not isinstance(actor, str) and bool(getattr(actor, "is_authenticated", False))
+    )
+
+
+def order_event(*, order, type: str, actor=None, message: str = "", data: dict | None = None, **status):
+    """Append one timeline entry (call inside the caller's transaction)."""
+    return OrderEvent.objects.create(
+        order=order,
+        type=type,
+        from_status=status.get("from_status", ""),
+        to_status=status.get("to_status", ""),
+        message=(message or "")[:500],
+        data=data or {},
+        **actor_fields(actor),
+    )
+
+
+def order_transition(*, order, to: str, actor, reason: str = "", data: dict | None = None) -> Order:
+    """Move `order` to status `to`, or raise InvalidTransition.
+
+    - Locks the order row (`select_for_update`) inside its own `atomic()`, which nests as a savepoint
+      when the caller already holds a transaction (intake and actions do, and usually hold the
+      lock already: taking it again is free). The status is read again under the lock, so two
+      concurrent moves cannot both start from the same old status.
+    - Already in `to`: idempotent, returns the order unchanged and writes no event.
+    - Otherwise writes the status and one `OrderEvent(type="status", from, to, message=reason)`.
+    The passed instance gets the new status; its other unsaved field changes are not saved here.
+    """
+    with transaction.atomic():
+        current = Order.objects.select_for_update().only("status").get(pk=order.pk).status
+        if current == to:
+            order.status = to
+            return order
+        if to not in TRANSITIONS.get(current, frozenset()):
+            raise InvalidTransition(
+                f"An order cannot move from {current} to {to}.",
+                fields={"status": [f"{current} -> {to} is not allowed."]},
+            )
+        now = timezone.now()
+        Order.objects.filter(pk=order.pk).update(status=to, updated_at=now)
+        order.status = to
+        order.updated_at = now
+        order_event(
+            order=order,
+            type="status",
+            actor=actor,
+            message=reason,
+            data=data,
+            from_status=current,
+            to_status=to,
+        )
+    return order
