@@ -13,14 +13,6 @@ from notifications.facade import latest_notifications
 # Sections whose own app has not taken over its URL yet: what the page will show, and the one
 # thing the creator can do now. Each app replaces its entry by routing its own path first.
 SECTIONS = {
-    "orders": {
-        "title": "Orders",
-        "empty_title": "No orders yet",
-        "text": "Connect your TikTok Shop to see orders here. New orders arrive within seconds and "
-        "move on to labels and shipping automatically.",
-        "action_url": "/tiktok/connect/",
-        "action_label": "Connect TikTok Shop",
-    },
     "shipping": {
         "title": "Shipping",
         "empty_title": "No shipments yet",
@@ -53,10 +45,36 @@ SECTIONS = {
 def home(request):
     account = getattr(request, "account", None)
     context = {
+        "automation": _automation(account),
         "health": latest_health(),
         "notifications": latest_notifications(account=account, user=request.user, limit=5),
     }
     return render(request, "core/home.html", context)
+
+
+AUTOMATION_GOAL = 0.95
+AUTOMATION_DAYS = 7
+
+
+def _automation(account) -> dict | None:
+    """The home card: share of the last 7 days' orders that needed no person (goal 95%)."""
+    if account is None:
+        return None
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.selectors import automation_rate
+
+    result = automation_rate(account=account, since=timezone.now() - timedelta(days=AUTOMATION_DAYS))
+    rate = result["rate"]
+    return {
+        **result,
+        "percent": None if rate is None else round(rate * 100, 1),
+        "goal_percent": round(AUTOMATION_GOAL * 100),
+        "on_goal": rate is not None and rate >= AUTOMATION_GOAL,
+        "days": AUTOMATION_DAYS,
+    }
 
 
 @require_GET

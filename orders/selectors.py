@@ -1,0 +1,131 @@
+"""Reads for the orders dashboard, always scoped to one account.
+
+The list's default order is the priority order: highest impact first, then the earliest ship-by
+(orders without one last). Items are prefetched so a page costs the same few queries at any size.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from .models import Order, OrderEvent, OrderItem, OrderStatus
+
+REVIEW_STATUSES = (OrderStatus.HELD, OrderStatus.NEEDS_ATTENTION, OrderStatus.BACKORDERED)
+NEEDS_A_PERSON = (OrderStatus.HELD, OrderStatus.NEEDS_ATTENTION)
+
+SORTS = {
+    "priority": (F("impact_score").desc(), F("ship_by").asc(nulls_last=True), "-created_at"),
+    "ship_by": (F("ship_by").asc(nulls_last=True), F("impact_score").desc(), "-created_at"),
+    "newest": ("-created_at", "pk"),
+    "total": ("-total", "-created_at"),
+}
+DEFAULT_SORT = "priority"
+
+
+def _with_items(queryset: QuerySet) -> QuerySet:
+    return queryset.prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.select_related("sku").order_by("id"))
+    )
+
+
+def order_list(
+    *,
+    account,
+    status: str | None = None,
+    priority: str | None = None,
+    search: str | None = None,
+    sort: str = DEFAULT_SORT,
+    statuses: tuple[str, ...] | None = None,
+) -> QuerySet[Order]:
+    """The account's orders, filtered and sorted, with their items prefetched.
+
+    `search` matches the TikTok order id, a seller SKU of an item or the customer's name.
+    """
+    queryset = Order.objects.filter(account=account)
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    if status:
+        queryset = queryset.filter(status=status)
+    if priority:
+        queryset = queryset.filter(priority_level=priority)
+    if search:
+        matching_items = OrderItem.objects.filter(order__account=account).filter(
+            Q(seller_sku__icontains=search) | Q(sku__seller_sku__icontains=search)
+        )
+        queryset = queryset.filter(
+            Q(tiktok_order_id__icontains=search)
+            | Q(recipient_name__icontains=search)
+            | Q(pk__in=matching_items.values("order_id"))
+        )
+    return _with_items(queryset.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])))
+
+
+def review_queue(*, account, search: str | None = None) -> QuerySet[Order]:
+    """Held, needs-attention and backordered orders: the ones waiting for a person."""
+    return order_list(account=account, statuses=REVIEW_STATUSES, search=search)
+
+
+def orders_for_ids(*, account, ids) -> list[Order]:
+    """The account's orders among `ids` (other accounts' ids and malformed ids are dropped)."""
+    valid = []
+    for value in ids:
+        try:
+            valid.append(str(Order._meta.pk.to_python(value)))
+        except Exception:  # noqa: BLE001, S112 - a malformed id is simply not selected
+            continue
+    return list(Order.objects.filter(account=account, pk__in=valid).order_by("-impact_score", "pk"))
+
+
+def order_detail_queryset(*, account) -> QuerySet[Order]:
+    """The account's orders with shop, items and timeline prefetched (for one order's page)."""
+    return _with_items(Order.objects.filter(account=account).select_related("shop")).prefetch_related(
+        Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("-created_at", "-id"))
+    )
+
+
+def order_reservations(*, order: Order) -> list:
+    """The stock reservations made for `order` (all statuses), newest first."""
+    from inventory.models import Reservation
+
+    return list(
+        Reservation.objects.filter(account_id=order.account_id, order_ref=order.reservation_ref)
+        .select_related("sku", "warehouse")
+        .order_by("-created_at")
+    )
+
+
+def automation_rate(*, account, since: datetime) -> dict:
+    """Share of the account's orders since `since` (cancelled ones aside) that no person touched and
+    that are not waiting for one now. Returns {"total", "automated", "rate"} (rate None without orders)."""
+    orders = Order.objects.filter(account=account, created_at__gte=since).exclude(
+        status=OrderStatus.CANCELLED
+    )
+    counts = orders.order_by().aggregate(
+        total=_count(),
+        automated=_count(Q(touched_by_human=False) & ~Q(status__in=NEEDS_A_PERSON)),
+    )
+    total, automated = counts["total"] or 0, counts["automated"] or 0
+    return {"total": total, "automated": automated, "rate": (automated / total) if total else None}
+
+
+def _count(condition: Q | None = None):
+    from django.db.models import Count
+
+    return Count("pk", filter=condition) if condition is not None else Count("pk")
+
+
+def status_counts(*, account, statuses) -> dict[str, int]:
+    """How many of the account's orders are in each of `statuses`."""
+    from django.db.models import Count
+
+    rows = (
+        Order.objects.filter(account=account, status__in=statuses)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"))
+    )
+    counts = {status: 0 for status in statuses}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
