@@ -288,6 +288,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several components have a `status` field with different values: name each enum once.
+    "ENUM_NAME_OVERRIDES": {
+        "HealthStatusEnum": ["healthy", "degraded", "unhealthy"],
+        "OrderStatusEnum": "orders.models.OrderStatus",
+    },
 }
 
 # --- external platforms (CONTRACT.md section 2) ---------------------------------------------------

@@ -21,6 +21,7 @@ class Command(BaseCommand):
         from accounts.services import account_create_with_owner
         from inventory.demo import load_demo_inventory
         from notifications.facade import notify
+        from orders.demo import load_demo_orders
 
         with transaction.atomic():
             user, account, created = account_create_with_owner(
@@ -36,6 +37,7 @@ class Command(BaseCommand):
                     link="/",
                 )
             inventory = load_demo_inventory(account=account, actor=user)
+            orders = load_demo_orders(account=account, actor=user)
             if not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
                 User.objects.create_superuser(email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD)
         self.stdout.write("")
@@ -45,5 +47,9 @@ class Command(BaseCommand):
         if inventory["skus"]:
             self.stdout.write(
                 f"  inventory: {inventory['skus']} SKUs and {inventory['orders']} order lines added"
+            )
+        if orders["orders"]:
+            self.stdout.write(
+                f"  orders: {orders['orders']} TikTok orders and {orders['rules']} automation rules added"
             )
         self.stdout.write("")
