@@ -25,7 +25,7 @@ from inventory.models import SKU
 from ..lifecycle import TIKTOK_STATUS_MAP, can_transition
 from ..mapping import MappedOrder, map_order
 from ..models import Order, OrderItem, OrderStatus
-from .lifecycle import order_event, order_transition
+from .lifecycle import batched_events, order_event, order_transition
 from .routing import order_reserve_and_route, order_route
 
 TIKTOK = "tiktok"
@@ -52,7 +52,7 @@ def order_upsert_from_tiktok(*, shop, payload: dict, actor=None) -> UpsertResult
     """
     mapped = map_order(payload)
     actor = actor if actor is not None else TIKTOK
-    with transaction.atomic():
+    with transaction.atomic(), batched_events():
         order = _locked(shop, mapped.tiktok_order_id)
         if order is None:
             try:
@@ -82,34 +82,47 @@ def _locked(shop, tiktok_order_id: str) -> Order | None:
 
 
 def _match_skus(account, mapped: MappedOrder) -> tuple[dict, dict]:
+    """The account's SKUs named by the document, by TikTok SKU id and by seller SKU (one query).
+
+    Whole SKU rows: priority and rules read them next, from the items this intake caches."""
     tiktok_ids = {i.tiktok_sku_id for i in mapped.items if i.tiktok_sku_id}
     seller_skus = {i.seller_sku for i in mapped.items if i.seller_sku}
     by_tiktok, by_seller = {}, {}
-    for sku_id, tiktok_sku_id, seller_sku in SKU.objects.filter(
+    for sku in SKU.objects.filter(
         Q(tiktok_sku_id__in=tiktok_ids) | Q(seller_sku__in=seller_skus), account=account
-    ).values_list("pk", "tiktok_sku_id", "seller_sku"):
-        if tiktok_sku_id:
-            by_tiktok[tiktok_sku_id] = sku_id
-        by_seller[seller_sku] = sku_id
+    ):
+        if sku.tiktok_sku_id:
+            by_tiktok[sku.tiktok_sku_id] = sku
+        by_seller[sku.seller_sku] = sku
     return by_tiktok, by_seller
+
+
+def _cache_items(order, items: list[OrderItem]) -> None:
+    """Let `order.items.all()` return these (with their SKUs) without a query, as a prefetch would:
+    reservation, priority and rules all read the items of the order being taken in."""
+    cached = OrderItem.objects.filter(order=order)
+    cached._result_cache = items
+    cached._prefetch_done = True
+    order._prefetched_objects_cache = {"items": cached}
 
 
 def _intake_new(*, order, shop, mapped: MappedOrder, actor) -> None:
     by_tiktok, by_seller = _match_skus(shop.account, mapped)
     items, unknown = [], []
     for i in mapped.items:
-        sku_id = by_tiktok.get(i.tiktok_sku_id) or by_seller.get(i.seller_sku)
-        if sku_id is None:
+        sku = by_tiktok.get(i.tiktok_sku_id) or by_seller.get(i.seller_sku)
+        if sku is None:
             unknown.append(i.seller_sku or i.tiktok_sku_id)
         items.append(
             OrderItem(
-                order=order, sku_id=sku_id, seller_sku=i.seller_sku[:100], tiktok_sku_id=i.tiktok_sku_id[:64],
+                order=order, sku=sku, seller_sku=i.seller_sku[:100], tiktok_sku_id=i.tiktok_sku_id[:64],
                 tiktok_product_id=i.tiktok_product_id[:64], product_name=i.product_name, sku_name=i.sku_name,
                 quantity=i.quantity, unit_price=i.unit_price, original_price=i.original_price,
                 currency=i.currency, line_item_ids=list(i.line_item_ids), is_gift=i.is_gift,
             )
         )  # fmt: skip
     OrderItem.objects.bulk_create(items)
+    _cache_items(order, items)
     order_event(
         order=order, type="status", actor=actor, to_status=OrderStatus.RECEIVED,
         message=f"Received from TikTok ({mapped.tiktok_status})",
@@ -120,13 +133,23 @@ def _intake_new(*, order, shop, mapped: MappedOrder, actor) -> None:
         unknown_reason = "Unknown SKUs: " + ", ".join(unknown)
     else:
         unknown_reason = ""
+    # The row was inserted by this transaction: nobody else sees it, so transitions are `locked`.
     if unknown_reason:
         order.attention_reason = unknown_reason[:500]
-        order.save(update_fields=["attention_reason", "updated_at"])
-        order_transition(order=order, to=OrderStatus.NEEDS_ATTENTION, actor=actor, reason=unknown_reason)
+        order_transition(
+            order=order,
+            to=OrderStatus.NEEDS_ATTENTION,
+            actor=actor,
+            reason=unknown_reason,
+            locked=True,
+            write=False,
+        )
+        order.save(update_fields=["status", "attention_reason", "updated_at"])
         return
     if mapped.tiktok_status == "CANCELLED":
-        order_transition(order=order, to=OrderStatus.CANCELLED, actor=actor, reason="Cancelled on TikTok")
+        order_transition(
+            order=order, to=OrderStatus.CANCELLED, actor=actor, reason="Cancelled on TikTok", locked=True
+        )
         return
     if mapped.tiktok_status == "UNPAID":
         return  # reserved once TikTok says it is paid

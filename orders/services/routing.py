@@ -3,7 +3,8 @@
 Intake (new and updated TikTok orders) and the people's actions (approve, backorder resolution,
 retry) all end up here, so an order reaches `ready`/`held`/`reserved`/`backordered` by one path.
 Every function expects to run inside the caller's `transaction.atomic()` with the order row locked
-(`select_for_update`), and makes no network call.
+(`select_for_update`) and the instance current, and makes no network call. Transitions here are
+therefore `locked`, and the status they reach is written with the order's other changes in one UPDATE.
 
 Priority scoring (`orders.priority.score_order`) and rules (`orders.rules.rules_apply`) are imported
 when used: they are optional collaborators, and with neither present an order is simply `ready`.
@@ -59,7 +60,6 @@ def mark_backordered(*, order, short_lines, actor) -> None:
     reason = short_text(short_lines)[:500]
     order.attention_reason = reason
     order.backorder_options = list(BACKORDER_OPTIONS)
-    order.save(update_fields=["attention_reason", "backorder_options", "updated_at"])
     data = {
         "short": [
             {
@@ -74,7 +74,16 @@ def mark_backordered(*, order, short_lines, actor) -> None:
     if order.status == OrderStatus.BACKORDERED:
         order_event(order=order, type="backorder", actor=actor, message=reason, data=data)
     else:
-        order_transition(order=order, to=OrderStatus.BACKORDERED, actor=actor, reason=reason, data=data)
+        order_transition(
+            order=order,
+            to=OrderStatus.BACKORDERED,
+            actor=actor,
+            reason=reason,
+            data=data,
+            locked=True,
+            write=False,
+        )
+    order.save(update_fields=["status", "attention_reason", "backorder_options", "updated_at"])
 
 
 def order_reserve_and_route(*, order, actor, lines: list[ReservationLine] | None = None) -> bool:
@@ -94,11 +103,12 @@ def order_reserve_and_route(*, order, actor, lines: list[ReservationLine] | None
     except InsufficientStock as exc:
         mark_backordered(order=order, short_lines=exc.short_lines, actor=actor)
         return False
-    if order.attention_reason or order.backorder_options:
-        order.attention_reason = ""
-        order.backorder_options = []
-        order.save(update_fields=["attention_reason", "backorder_options", "updated_at"])
-    order_transition(order=order, to=OrderStatus.RESERVED, actor=actor, reason="Stock reserved")
+    order.attention_reason = ""
+    order.backorder_options = []
+    # Written by order_route's single UPDATE together with the status it reaches.
+    order_transition(
+        order=order, to=OrderStatus.RESERVED, actor=actor, reason="Stock reserved", locked=True, write=False
+    )
     order_route(order=order, actor=actor)
     return True
 
@@ -151,13 +161,6 @@ def order_route(*, order, actor) -> str:
     elif not outcome.auto_ship:
         to, reason = OrderStatus.HELD, MANUAL_SHIPPING_REASON
     order.hold_reason = reason[:500] if to == OrderStatus.HELD else ""
-    order.save(
-        update_fields=[
-            "priority_level", "impact_score", "priority_reasons", "processing_queue", "priority_pinned",
-            "tags", "preferred_carrier", "preferred_service", "package_preset", "auto_ship",
-            "hold_reason", "updated_at",
-        ]
-    )  # fmt: skip
     if outcome.matched_rule_ids:
         order_event(
             order=order,
@@ -166,5 +169,14 @@ def order_route(*, order, actor) -> str:
             message=f"{len(outcome.matched_rule_ids)} rule(s) matched",
             data={"rule_ids": [str(r) for r in outcome.matched_rule_ids]},
         )
-    order_transition(order=order, to=to, actor=actor, reason=reason)
+    order_transition(order=order, to=to, actor=actor, reason=reason, locked=True, write=False)
+    # One UPDATE for everything routing decided, the status included.
+    order.save(
+        update_fields=[
+            "status", "attention_reason", "backorder_options",
+            "priority_level", "impact_score", "priority_reasons", "processing_queue", "priority_pinned",
+            "tags", "preferred_carrier", "preferred_service", "package_preset", "auto_ship",
+            "hold_reason", "updated_at",
+        ]
+    )  # fmt: skip
     return to
