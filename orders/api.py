@@ -9,7 +9,7 @@ goes through the request's account, so a foreign id is the same 404 as an unknow
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -21,6 +21,7 @@ from creatorflow.core.errors import NotFound, PermissionDenied
 
 from . import serializers as s
 from .models import Order, OrderItem
+from .selectors import PRIORITY_ORDER
 
 TAG = "orders"
 CHANGE_ROLE = "member"  # viewers read; members and up act on orders
@@ -110,15 +111,9 @@ def order_list(request):
     total = queryset.count()
     rows = []
     if offset < total:
-        ordered = queryset.order_by(
-            F("impact_score").desc(), F("ship_by").asc(nulls_last=True), "-created_at", "pk"
-        )
+        ordered = queryset.order_by(*PRIORITY_ORDER)
         ids = ordered.values_list("pk", flat=True)[offset : offset + s.PAGE_SIZE]
-        rows = list(
-            _orders(request.account)
-            .filter(pk__in=list(ids))
-            .order_by(F("impact_score").desc(), F("ship_by").asc(nulls_last=True), "-created_at", "pk")
-        )
+        rows = list(_orders(request.account).filter(pk__in=list(ids)).order_by(*PRIORITY_ORDER))
     body = {
         "orders": [s.order_body(order) for order in rows],
         "pagination": {"page": page, "limit": s.PAGE_SIZE, "total": total},

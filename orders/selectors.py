@@ -1,23 +1,35 @@
 """Reads for the orders dashboard, always scoped to one account.
 
-The list's default order is the priority order: highest impact first, then the earliest ship-by
-(orders without one last). Items are prefetched so a page costs the same few queries at any size.
+The list's default order is the priority order: open orders first, then highest impact, then the
+earliest ship-by (orders without one last). Items are prefetched so a page costs the same few queries at any size.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 
+from .lifecycle import OPEN_STATUSES
 from .models import Order, OrderEvent, OrderItem, OrderStatus
 
 REVIEW_STATUSES = (OrderStatus.HELD, OrderStatus.NEEDS_ATTENTION, OrderStatus.BACKORDERED)
 NEEDS_A_PERSON = (OrderStatus.HELD, OrderStatus.NEEDS_ATTENTION)
 
+# Orders still to act on come before shipped, cancelled and completed ones, whose old score no
+# longer matters to anyone working the queue.
+OPEN_FIRST = Case(When(status__in=list(OPEN_STATUSES), then=Value(0)), default=Value(1))
+PRIORITY_ORDER = (
+    OPEN_FIRST,
+    F("impact_score").desc(),
+    F("ship_by").asc(nulls_last=True),
+    "-created_at",
+    "pk",
+)
+
 SORTS = {
-    "priority": (F("impact_score").desc(), F("ship_by").asc(nulls_last=True), "-created_at"),
-    "ship_by": (F("ship_by").asc(nulls_last=True), F("impact_score").desc(), "-created_at"),
+    "priority": PRIORITY_ORDER,
+    "ship_by": (OPEN_FIRST, F("ship_by").asc(nulls_last=True), F("impact_score").desc(), "-created_at"),
     "newest": ("-created_at", "pk"),
     "total": ("-total", "-created_at"),
 }
