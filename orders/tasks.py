@@ -10,7 +10,7 @@ from celery import shared_task
 
 from .priority import rescore_open_orders
 
-__all__ = ["rescore_open_task"]
+__all__ = ["rescore_open_task", "retry_backorders_task"]
 
 
 @shared_task(
@@ -27,3 +27,18 @@ def rescore_open_task(account_id: str | None = None) -> int:
     Time limit under the 5-minute interval so two sweeps do not pile up; returns orders changed.
     """
     return rescore_open_orders(account=account_id)
+
+
+@shared_task(
+    name="orders.retry_backorders",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=240,
+    soft_time_limit=200,
+    ignore_result=True,
+)
+def retry_backorders_task() -> int:
+    """Every 5 minutes: backordered orders whose stock has arrived are reserved and routed again."""
+    from .services.actions import backorders_retry
+
+    return backorders_retry()

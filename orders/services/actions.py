@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
 
 from creatorflow.audit.facade import audit_log
 from creatorflow.core.errors import Conflict, DomainError
@@ -22,7 +23,7 @@ from inventory.services.stock import InsufficientStock, stock_release, stock_res
 from shipping import facade as shipping_facade
 
 from ..lifecycle import can_transition
-from ..models import Order, OrderStatus
+from ..models import Order, OrderItem, OrderStatus
 from .lifecycle import InvalidTransition, is_person, order_event, order_transition
 from .routing import order_reserve_and_route, order_route, reservation_lines
 
@@ -234,6 +235,27 @@ def order_retry_reservation(*, order, actor=None) -> Order:
         _touched(order, actor)
         _audit(order, actor, "order.retry_reservation", {"status": [OrderStatus.BACKORDERED, order.status]})
     return order
+
+
+def backorders_retry(*, account=None, limit: int = 200) -> int:
+    """Beat: reserve again the backordered orders whose SKUs now have the stock ("wait for stock").
+
+    Only orders that every item's SKU can now cover (by the SKU's stock summary, which is exact at
+    low stock) are tried, so a still-short order is not retried, and its timeline not written to,
+    every few minutes. Each order in its own transaction (order_retry_reservation); the oldest first.
+    Returns how many left the backorder.
+    """
+    short_item = OrderItem.objects.filter(order=OuterRef("pk")).filter(
+        Q(sku__isnull=True) | Q(sku__summary_available__lt=F("quantity"))
+    )
+    candidates = Order.objects.filter(status=OrderStatus.BACKORDERED).exclude(Exists(short_item))
+    if account is not None:
+        candidates = candidates.filter(account=account)
+    moved = 0
+    for order in candidates.order_by("created_at")[:limit]:
+        if order_retry_reservation(order=order, actor="backorder_retry").status != OrderStatus.BACKORDERED:
+            moved += 1
+    return moved
 
 
 def orders_bulk(*, orders, action: str, actor, reason: str = "") -> dict[str, list[str]]:
