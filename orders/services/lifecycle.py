@@ -115,52 +115,30 @@ def order_transition(
     with `locked`) leaves writing `status` to the caller's own UPDATE of the order, which it must
     make in the same transaction; the event is recorded either way.
     """
-    if locked:
-        current = order.status
-        if current == to:
-            return order
-        if to not in TRANSITIONS.get(current, frozenset()):
-            raise InvalidTransition(
-                f"An order cannot move from {current} to {to}.",
-                fields={"status": [f"{current} -> {to} is not allowed."]},
-            )
-        order.status = to
-        order.updated_at = timezone.now()
-        if write:
-            Order.objects.filter(pk=order.pk).update(status=to, updated_at=order.updated_at)
-        order_event(
-            order=order,
-            type="status",
-            actor=actor,
-            message=reason,
-            data=data,
-            from_status=current,
-            to_status=to,
-        )
-        return order
-    if not write:
+    if not locked and not write:
         raise ValueError("write=False needs locked=True: the caller must hold the row and save it")
+    if locked:
+        return _move(order, current=order.status, to=to, actor=actor, reason=reason, data=data, write=write)
     with transaction.atomic():
         current = Order.objects.select_for_update().only("status").get(pk=order.pk).status
-        if current == to:
-            order.status = to
-            return order
-        if to not in TRANSITIONS.get(current, frozenset()):
-            raise InvalidTransition(
-                f"An order cannot move from {current} to {to}.",
-                fields={"status": [f"{current} -> {to} is not allowed."]},
-            )
-        now = timezone.now()
-        Order.objects.filter(pk=order.pk).update(status=to, updated_at=now)
+        return _move(order, current=current, to=to, actor=actor, reason=reason, data=data, write=True)
+
+
+def _move(order, *, current: str, to: str, actor, reason: str, data: dict | None, write: bool) -> Order:
+    """Check `current -> to` against the table, then set (and, with `write`, store) it with an event."""
+    if current == to:
         order.status = to
-        order.updated_at = now
-        order_event(
-            order=order,
-            type="status",
-            actor=actor,
-            message=reason,
-            data=data,
-            from_status=current,
-            to_status=to,
+        return order
+    if to not in TRANSITIONS.get(current, frozenset()):
+        raise InvalidTransition(
+            f"An order cannot move from {current} to {to}.",
+            fields={"status": [f"{current} -> {to} is not allowed."]},
         )
+    order.status = to
+    order.updated_at = timezone.now()
+    if write:
+        Order.objects.filter(pk=order.pk).update(status=to, updated_at=order.updated_at)
+    order_event(
+        order=order, type="status", actor=actor, message=reason, data=data, from_status=current, to_status=to
+    )
     return order
