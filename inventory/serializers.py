@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from creatorflow.core.api import MAX_PAGE
+
 from .models import SyncStatus, TransactionType
 from .selectors import STATUSES
 
@@ -21,7 +23,7 @@ SEARCH_MAX_LENGTH = 100
 
 
 class ProductListQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=LIST_MAX_LIMIT, default=LIST_DEFAULT_LIMIT)
     status = serializers.ChoiceField(choices=STATUSES, required=False)
     search = serializers.CharField(required=False, allow_blank=True, max_length=SEARCH_MAX_LENGTH)

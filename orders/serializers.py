@@ -13,6 +13,7 @@ from datetime import UTC
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from creatorflow.core.api import MAX_PAGE
 from inventory.serializers import ErrorSerializer  # noqa: F401  (one error shape for the whole API)
 
 from .models import OrderStatus, PriorityLevel
@@ -39,7 +40,7 @@ def _time(**kwargs) -> serializers.DateTimeField:
 
 
 class OrderListQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1)
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=1)
     status = OrderStatusField(required=False, help_text="Our lifecycle status (not TikTok's).")
     priority = serializers.ChoiceField(choices=PriorityLevel.choices, required=False)
     search = serializers.CharField(

@@ -13,6 +13,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
 
+# List endpoints refuse page numbers past this (400): an offset beyond any real catalogue would
+# only overflow the database's integer range.
+MAX_PAGE = 100_000
+
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}

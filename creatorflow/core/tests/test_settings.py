@@ -71,3 +71,20 @@ def test_debug_mode_runs_without_secrets():
 
     # then
     assert result.returncode == 0, result.stderr
+
+
+def test_migrate_alone_prepares_the_database_cache(tmp_path):
+    # given: a brand-new embedded database and no Redis
+    database = tmp_path / "fresh.sqlite3"
+    env = {"DEBUG": "true", "DATABASE_URL": f"sqlite:///{database}", "REDIS_URL": "", "CELERY_BROKER_URL": ""}
+
+    # when: an operator runs only `migrate`
+    result = manage("migrate", "--noinput", "-v0", **env)
+
+    # then: the cache table exists too (no separate createcachetable step to forget)
+    assert result.returncode == 0, result.stderr
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "cf_cache" in tables
