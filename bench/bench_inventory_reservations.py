@@ -26,16 +26,6 @@ ROUNDS = 3  # the two measurements alternate, so a busy machine weighs on both a
 HOT_STOCK = 10**9  # never runs out during the run, never near an alert threshold
 
 
-def _conninfo(settings_dict: dict, dbname: str) -> dict:
-    return {
-        "host": settings_dict.get("HOST") or None,
-        "port": settings_dict.get("PORT") or None,
-        "user": settings_dict.get("USER") or None,
-        "password": settings_dict.get("PASSWORD") or None,
-        "dbname": dbname,
-    }
-
-
 def _timed(worker, *, warmup) -> float:
     """Run `worker(index, stop)` in THREADS threads for DURATION s after each warmed up; ops/s."""
     counts = [0] * THREADS
@@ -117,20 +107,9 @@ def run() -> list[tuple[str, float, str]]:
     if not settings.USING_POSTGRES:
         print("bench_inventory_reservations: needs PostgreSQL (DATABASE_URL=postgres://...)", file=sys.stderr)
         return []
-    import psycopg
-    from django.core.management import call_command
-    from django.db import connections
+    from bench._scratch import scratch_database
 
-    default = settings.DATABASES["default"]
-    original_name = default["NAME"]
-    scratch = f"cf_bench_{os.getpid()}"
-    server = psycopg.connect(**_conninfo(default, "postgres"), autocommit=True)
-    server.execute(f'CREATE DATABASE "{scratch}"')
-    try:
-        connections.close_all()
-        default["NAME"] = scratch  # the connection handler reads this very dict
-        call_command("migrate", verbosity=0, interactive=False)
-
+    with scratch_database(f"cf_bench_{os.getpid()}") as scratch_conninfo:
         from accounts.models import Account
         from inventory.models import SKU, Product, StockLevel, Warehouse
 
@@ -139,12 +118,7 @@ def run() -> list[tuple[str, float, str]]:
         product = Product.objects.create(account=account, name="Viral Lip Oil")
         sku = SKU.objects.create(account=account, product=product, seller_sku="HOT-1", name="Viral Lip Oil")
         level = StockLevel.objects.create(sku=sku, warehouse=warehouse, on_hand=HOT_STOCK)
-        reserve_rate, raw_rate = _measure(level.pk, account, sku.pk, _conninfo(default, scratch))
-    finally:
-        connections.close_all()
-        default["NAME"] = original_name
-        server.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        server.close()
+        reserve_rate, raw_rate = _measure(level.pk, account, sku.pk, scratch_conninfo)
     return [
         ("hot_sku_reservations_per_s", reserve_rate, "ops/s"),
         ("raw_conditional_update_per_s", raw_rate, "ops/s"),

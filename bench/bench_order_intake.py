@@ -23,16 +23,6 @@ DOCS = 3000
 DURATION = 15.0
 
 
-def _conninfo(settings_dict: dict, dbname: str) -> dict:
-    return {
-        "host": settings_dict.get("HOST") or None,
-        "port": settings_dict.get("PORT") or None,
-        "user": settings_dict.get("USER") or None,
-        "password": settings_dict.get("PASSWORD") or None,
-        "dbname": dbname,
-    }
-
-
 def _documents() -> list[dict]:
     from orders.tests.tiktok_docs import tiktok_order
 
@@ -78,20 +68,12 @@ def run() -> list[tuple[str, float, str]]:
     if not settings.USING_POSTGRES:
         print("bench_order_intake: needs PostgreSQL (DATABASE_URL=postgres://...)", file=sys.stderr)
         return []
-    import psycopg
-    from django.core.management import call_command
     from django.db import connections
 
-    default = settings.DATABASES["default"]
-    original_name = default["NAME"]
-    scratch = f"cf_bench_orders_{os.getpid()}"
-    server = psycopg.connect(**_conninfo(default, "postgres"), autocommit=True)
-    server.execute(f'CREATE DATABASE "{scratch}"')
-    try:
-        connections.close_all()
-        default["NAME"] = scratch  # the connection handler reads this very dict
-        call_command("migrate", verbosity=0, interactive=False)
+    from bench._scratch import scratch_database
 
+    scratch = f"cf_bench_orders_{os.getpid()}"
+    with scratch_database(scratch):
         from accounts.models import Account
         from inventory.models import SKU, Product, StockLevel, Warehouse
         from tiktok.models import Shop
@@ -124,9 +106,4 @@ def run() -> list[tuple[str, float, str]]:
             proc.join()
         created = sum(done for done, _ in outcomes)
         elapsed = max(seconds for _, seconds in outcomes)
-    finally:
-        connections.close_all()
-        default["NAME"] = original_name
-        server.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        server.close()
     return [("order_intake_per_s", created / elapsed, "orders/s")]
