@@ -12,6 +12,8 @@ from celery import shared_task
 from accounts.models import Account
 from creatorflow.resilience.retry import EMAIL_RETRY, retry_task_or_raise
 
+from .services import purchasing
+
 __all__ = ["auto_reorder_account", "send_purchase_order"]
 
 
@@ -31,8 +33,6 @@ def send_purchase_order(self, purchase_order_id: str) -> None:
     Enqueued by `po_send` through the outbox (which then runs it in process and owns the retries);
     a direct Celery delivery retries with EMAIL_RETRY backoff. Sends nothing for a cancelled order.
     """
-    from .services import purchasing
-
     try:
         purchasing.po_email_send(purchase_order_id=purchase_order_id)
     except purchasing.PurchaseOrderEmailFailed as exc:
@@ -52,8 +52,6 @@ def auto_reorder_account(account_id: str) -> None:
 
     Idempotent: a SKU already on an open order is skipped, so a redelivered task orders nothing twice.
     """
-    from .services import purchasing
-
     account = Account.objects.filter(pk=account_id, is_active=True).first()
     if account is None:
         return

@@ -25,6 +25,8 @@ from . import selectors
 from .charts import COVER_BANDS, LandscapeBar, sparkline_svg, stock_landscape_svg
 from .forms import AdjustForm
 from .models import SKU, Adjustment, InventoryTransaction, Reservation, StockAlert, StockLevel
+from .services.stock import stock_adjust
+from .velocity import hourly_units, reorder_suggestion, sku_velocity
 
 PAGE_SIZE = 25
 LEDGER_PAGE_SIZE = 20
@@ -151,7 +153,6 @@ def _ledger_context(request, sku: SKU) -> dict:
 
 
 def _velocity_context(sku: SKU) -> dict:
-    from .velocity import hourly_units, reorder_suggestion, sku_velocity
 
     hourly = hourly_units(sku=sku, hours=SPARKLINE_HOURS)
     return {
@@ -202,7 +203,6 @@ def sku_adjust(request, sku_id):
     """Apply the adjust form through `stock_adjust`. For htmx: the form partial (errors inline, or
     emptied with a notice) plus, on success, the stock panel and the ledger swapped out of band.
     Invalid input answers 200 so htmx swaps the errors in (its default ignores 4xx bodies)."""
-    from .services.stock import stock_adjust
 
     sku = _sku_or_404(request, sku_id)
     form = AdjustForm(request.POST, account=request.account)

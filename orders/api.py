@@ -20,7 +20,9 @@ from accounts.facade import HasAccount
 from creatorflow.core.errors import NotFound, PermissionDenied
 
 from . import serializers as s
+from .facade import order_approve, order_cancel, order_hold
 from .models import Order, OrderItem
+from .rules import rules_rerun
 from .selectors import PRIORITY_ORDER
 
 TAG = "orders"
@@ -145,7 +147,6 @@ def order_detail(request, order_id):
 @api_view(["POST"])
 @permission_classes([IsAuthenticated, HasAccount])
 def order_approve_view(request, order_id):
-    from .facade import order_approve
 
     order = _order_or_404(request, order_id)
     _require_change_role(request)
@@ -164,7 +165,6 @@ def order_approve_view(request, order_id):
 @api_view(["POST"])
 @permission_classes([IsAuthenticated, HasAccount])
 def order_hold_view(request, order_id):
-    from .facade import order_hold
 
     order = _order_or_404(request, order_id)
     _require_change_role(request)
@@ -185,7 +185,6 @@ def order_hold_view(request, order_id):
 @api_view(["POST"])
 @permission_classes([IsAuthenticated, HasAccount])
 def order_cancel_view(request, order_id):
-    from .facade import order_cancel
 
     order = _order_or_404(request, order_id)
     _require_change_role(request)
@@ -206,7 +205,6 @@ def order_cancel_view(request, order_id):
 @api_view(["POST"])
 @permission_classes([IsAuthenticated, HasAccount])
 def order_rerun_rules_view(request, order_id):
-    from .rules import rules_rerun
 
     order = _order_or_404(request, order_id)
     _require_change_role(request)

@@ -176,10 +176,6 @@ def load_demo_orders(*, account, actor) -> dict[str, int]:
         rules = _create_rules(account=account, actor=actor)
         if Order.objects.filter(shop=shop).exists():
             return {"rules": rules, "orders": 0}
-        try:
-            from . import facade  # noqa: F401  (intake and actions)
-        except ImportError:  # the intake services are not installed yet
-            return {"rules": rules, "orders": 0}
         catalogue = _link_catalogue(account)
         if not catalogue:
             return {"rules": rules, "orders": 0}
@@ -188,11 +184,8 @@ def load_demo_orders(*, account, actor) -> dict[str, int]:
 
 
 def _create_rules(*, account, actor) -> int:
-    try:
-        from .rules import rule_create
-    except ImportError:
-        return 0
     from .models import AutomationRule
+    from .rules import rule_create
 
     created = 0
     for spec in RULES:

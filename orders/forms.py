@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django import forms
 
+from inventory.models import SKU
+
 from .models import AutomationRule
 
 BULK_ACTIONS = (
@@ -75,7 +77,6 @@ class BackorderForm(DomainErrorsMixin, forms.Form):
         self.account = account
 
     def clean_substitute_sku(self):
-        from inventory.models import SKU
 
         code = self.cleaned_data["substitute_sku"].strip()
         if not code:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
+
+from inventory.models import Reservation
 
 from .lifecycle import OPEN_STATUSES
 from .models import Order, OrderEvent, OrderItem, OrderStatus
@@ -99,7 +101,6 @@ def order_detail_queryset(*, account) -> QuerySet[Order]:
 
 def order_reservations(*, order: Order) -> list:
     """The stock reservations made for `order` (all statuses), newest first."""
-    from inventory.models import Reservation
 
     return list(
         Reservation.objects.filter(account_id=order.account_id, order_ref=order.reservation_ref)
@@ -123,14 +124,12 @@ def automation_rate(*, account, since: datetime) -> dict:
 
 
 def _count(condition: Q | None = None):
-    from django.db.models import Count
 
     return Count("pk", filter=condition) if condition is not None else Count("pk")
 
 
 def status_counts(*, account, statuses) -> dict[str, int]:
     """How many of the account's orders are in each of `statuses`."""
-    from django.db.models import Count
 
     rows = (
         Order.objects.filter(account=account, status__in=statuses)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .priority import rescore_open_orders
+from .services.actions import backorders_retry
 
 __all__ = ["rescore_open_task", "retry_backorders_task"]
 
@@ -39,6 +40,4 @@ def rescore_open_task(account_id: str | None = None) -> int:
 )
 def retry_backorders_task() -> int:
     """Every 5 minutes: backordered orders whose stock has arrived are reserved and routed again."""
-    from .services.actions import backorders_retry
-
     return backorders_retry()

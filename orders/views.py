@@ -20,20 +20,16 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.facade import account_required, get_for_account_or_404, role_required
 from creatorflow.core.errors import DomainError
+from inventory.models import SKU
 
 from . import selectors
 from .forms import BULK_ACTIONS, BackorderForm, BulkForm, ReasonForm, TagsForm
+from .lifecycle import OPEN_STATUSES
 from .models import Order, OrderStatus, PriorityLevel
+from .services import actions
 
 PAGE_SIZE = 25
 REFRESH_SECONDS = 15
-
-
-def _actions():
-    """Helper A's order actions (imported late: the services module may import views' neighbours)."""
-    from .services import actions
-
-    return actions
 
 
 def _query(**params) -> str:
@@ -140,7 +136,7 @@ def order_bulk(request):
             changed = rules_rerun(orders=orders, actor=request.user)
             messages.success(request, f"Rules re-run on {len(orders)} orders; {changed} changed.")
         else:
-            result = _actions().orders_bulk(
+            result = actions.orders_bulk(
                 orders=orders, action=action, actor=request.user, reason=form.cleaned_data["reason"]
             )
             done, failed = result.get("done", []), result.get("failed", [])
@@ -187,13 +183,11 @@ def _detail_context(request, order: Order, **extra) -> dict:
 
 
 def _open_statuses():
-    from .lifecycle import OPEN_STATUSES
 
     return OPEN_STATUSES
 
 
 def _sku_codes(request) -> list[str]:
-    from inventory.models import SKU
 
     return list(
         SKU.objects.filter(account=request.account)
@@ -253,7 +247,7 @@ def order_approve(request, order_id):
     return _run(
         request,
         order_id,
-        lambda: _actions().order_approve(order=order, actor=request.user),
+        lambda: actions.order_approve(order=order, actor=request.user),
         "Order approved.",
     )
 
@@ -269,7 +263,7 @@ def order_hold(request, order_id):
     return _run(
         request,
         order_id,
-        lambda: _actions().order_hold(order=order, actor=request.user, reason=reason),
+        lambda: actions.order_hold(order=order, actor=request.user, reason=reason),
         "Order held.",
         hold_form=form,
     )
@@ -286,7 +280,7 @@ def order_cancel(request, order_id):
     return _run(
         request,
         order_id,
-        lambda: _actions().order_cancel(order=order, actor=request.user, reason=reason),
+        lambda: actions.order_cancel(order=order, actor=request.user, reason=reason),
         "Order cancelled.",
         cancel_form=form,
     )
@@ -303,7 +297,7 @@ def order_tags(request, order_id):
     return _run(
         request,
         order_id,
-        lambda: _actions().order_set_tags(order=order, tags=tags, actor=request.user),
+        lambda: actions.order_set_tags(order=order, tags=tags, actor=request.user),
         "Tags saved.",
         tags_form=form,
     )
@@ -322,7 +316,7 @@ def order_backorder(request, order_id):
     return _run(
         request,
         order_id,
-        lambda: _actions().order_resolve_backorder(
+        lambda: actions.order_resolve_backorder(
             order=order, option=option, actor=request.user, substitute_sku=substitute
         ),
         f"Backorder: {dict(form.fields['option'].choices)[option].lower()}.",

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.facade import account_required, get_for_account_or_404, role_required
 from creatorflow.core.errors import DomainError
 
+from . import rules
 from .forms import RuleForm, rule_rows
 from .models import AutomationRule
 
@@ -31,12 +32,6 @@ OP_LABELS = (
     ("has", "has"),
     ("is", "is (yes/no)"),
 )
-
-
-def _rules():
-    from . import rules
-
-    return rules
 
 
 def _choices(vocabulary) -> list[tuple[str, str]]:
@@ -58,7 +53,6 @@ def _choices(vocabulary) -> list[tuple[str, str]]:
 
 
 def _vocab() -> dict:
-    rules = _rules()
     used = {op for spec in rules.CONDITION_FIELDS.values() for op in getattr(spec, "ops", ())}
     labels = dict(OP_LABELS)
     ops = [(op, label) for op, label in OP_LABELS if op in used] + [
@@ -73,7 +67,7 @@ def _vocab() -> dict:
 
 def _action_params(action_type: str) -> list[str]:
     """The parameter names of an action in `ACTION_TYPES` (["value"] when it names none)."""
-    spec = _rules().ACTION_TYPES.get(action_type)
+    spec = rules.ACTION_TYPES.get(action_type)
     params = getattr(spec, "params", None)
     if spec is not None and params is not None:
         return list(params)
@@ -160,8 +154,10 @@ def _rule_or_404(request, rule_id) -> AutomationRule:
 
 
 def _list_context(request) -> dict:
-    rules = list(AutomationRule.objects.filter(account=request.account).order_by("position", "created_at"))
-    return {"rules": rules, "can_edit": request.membership.has_role("member")}
+    account_rules = list(
+        AutomationRule.objects.filter(account=request.account).order_by("position", "created_at")
+    )
+    return {"rules": account_rules, "can_edit": request.membership.has_role("member")}
 
 
 @require_GET
@@ -196,7 +192,7 @@ def rule_move(request, rule_id):
     if 0 <= other < len(ids):
         ids[index], ids[other] = ids[other], ids[index]
         try:
-            _rules().rules_reorder(account=request.account, rule_ids=ids, actor=request.user)
+            rules.rules_reorder(account=request.account, rule_ids=ids, actor=request.user)
         except DomainError as error:
             return _list_response(request, error=error.message)
     return _list_response(request)
@@ -207,7 +203,7 @@ def rule_move(request, rule_id):
 def rule_toggle(request, rule_id):
     rule = _rule_or_404(request, rule_id)
     try:
-        _rules().rule_update(rule=rule, actor=request.user, is_active=not rule.is_active)
+        rules.rule_update(rule=rule, actor=request.user, is_active=not rule.is_active)
     except DomainError as error:
         return _list_response(request, error=error.message)
     return _list_response(request, notice=f"“{rule.name}” {'paused' if rule.is_active else 'switched on'}.")
@@ -219,7 +215,7 @@ def rule_delete(request, rule_id):
     rule = _rule_or_404(request, rule_id)
     name = rule.name
     try:
-        _rules().rule_delete(rule=rule, actor=request.user)
+        rules.rule_delete(rule=rule, actor=request.user)
     except DomainError as error:
         return _list_response(request, error=error.message)
     return _list_response(request, notice=f"Rule “{name}” deleted.")
@@ -244,12 +240,12 @@ def _save(request, rule: AutomationRule | None):
     }
     try:
         if rule is None:
-            rule = _rules().rule_create(account=request.account, actor=request.user, **fields)
+            rule = rules.rule_create(account=request.account, actor=request.user, **fields)
             if not data["is_active"]:
-                _rules().rule_update(rule=rule, actor=request.user, is_active=False)
+                rules.rule_update(rule=rule, actor=request.user, is_active=False)
             notice = f"Rule “{rule.name}” created."
         else:
-            _rules().rule_update(rule=rule, actor=request.user, is_active=data["is_active"], **fields)
+            rules.rule_update(rule=rule, actor=request.user, is_active=data["is_active"], **fields)
             notice = f"Rule “{rule.name}” saved."
     except DomainError as error:
         form.add_domain_error(error)
@@ -345,7 +341,7 @@ def rule_dry_run(request):
     )
     context = {"dry_run_limit": DRY_RUN_LIMIT}
     try:
-        matched = _rules().rules_dry_run(
+        matched = rules.rules_dry_run(
             account=request.account,
             match=match,
             conditions=conditions,

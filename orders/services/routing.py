@@ -6,35 +6,20 @@ Every function expects to run inside the caller's `transaction.atomic()` with th
 (`select_for_update`) and the instance current, and makes no network call. Transitions here are
 therefore `locked`, and the status they reach is written with the order's other changes in one UPDATE.
 
-Priority scoring (`orders.priority.score_order`) and rules (`orders.rules.rules_apply`) are imported
-when used: they are optional collaborators, and with neither present an order is simply `ready`.
+Priority comes from `orders.priority.score_order`, the rules' decisions from `orders.rules.rules_apply`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from inventory.services.stock import InsufficientStock, ReservationLine, stock_reserve
 
 from ..models import OrderStatus
+from ..priority import score_order
+from ..rules import rules_apply
 from .lifecycle import order_event, order_transition
 
 BACKORDER_OPTIONS = ["wait", "ship_partial", "substitute", "cancel"]
 MANUAL_SHIPPING_REASON = "Manual shipping (rule)"
-
-
-@dataclass(frozen=True)
-class _NoRules:
-    """What `rules_apply` returns when no rule matches (and what we use without the rules module)."""
-
-    hold_reason: str = ""
-    tags: list[str] = field(default_factory=list)
-    priority_level: str | None = None
-    carrier: str = ""
-    service: str = ""
-    package_preset: str = ""
-    auto_ship: bool = True
-    matched_rule_ids: list[str] = field(default_factory=list)
 
 
 def short_text(short_lines) -> str:
@@ -114,23 +99,11 @@ def order_reserve_and_route(*, order, actor, lines: list[ReservationLine] | None
 
 
 def _score(order) -> None:
-    try:
-        from orders.priority import score_order
-    except ImportError:
-        return
     result = score_order(order=order)
     order.priority_level = result.level
     order.impact_score = result.score
     order.priority_reasons = list(result.reasons)
     order.processing_queue = result.queue
-
-
-def _rules(order):
-    try:
-        from orders.rules import rules_apply
-    except ImportError:
-        return _NoRules()
-    return rules_apply(order=order)
 
 
 def order_route(*, order, actor) -> str:
@@ -144,7 +117,7 @@ def order_route(*, order, actor) -> str:
     """
     if not order.priority_pinned:
         _score(order)
-    outcome = _rules(order)
+    outcome = rules_apply(order=order)
     if outcome.priority_level:
         order.priority_level = outcome.priority_level
         order.priority_pinned = True
