@@ -9,7 +9,7 @@ goes through the request's account, so a foreign id is the same 404 as an unknow
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -23,7 +23,7 @@ from . import serializers as s
 from .facade import order_approve, order_cancel, order_hold
 from .models import Order, OrderItem
 from .rules import rules_rerun
-from .selectors import PRIORITY_ORDER
+from .selectors import PRIORITY_ORDER, orders_matching
 
 TAG = "orders"
 CHANGE_ROLE = "member"  # viewers read; members and up act on orders
@@ -64,18 +64,6 @@ def _require_change_role(request) -> None:
         raise PermissionDenied("Your role may view orders but not act on them.")
 
 
-def _search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
-    term = term.strip()
-    if not term:
-        return queryset
-    sku_match = OrderItem.objects.filter(order=OuterRef("pk")).filter(
-        Q(seller_sku__icontains=term) | Q(tiktok_sku_id=term)
-    )
-    return queryset.filter(
-        Q(tiktok_order_id__icontains=term) | Q(recipient_name__icontains=term) | Exists(sku_match)
-    )
-
-
 def _respond(order: Order) -> Response:
     """The order as the contract shows it, read again after the change."""
     return Response(s.order_body(_orders(order.account_id).get(pk=order.pk)))
@@ -102,12 +90,12 @@ def order_list(request):
     query = s.OrderListQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     params = query.validated_data
-    queryset = Order.objects.filter(account=request.account)
-    if params.get("status"):
-        queryset = queryset.filter(status=params["status"])
-    if params.get("priority"):
-        queryset = queryset.filter(priority_level=params["priority"])
-    queryset = _search(queryset, params.get("search") or "")
+    queryset = orders_matching(
+        account=request.account,
+        status=params.get("status"),
+        priority=params.get("priority"),
+        search=params.get("search"),
+    )
     page = params["page"]
     offset = (page - 1) * s.PAGE_SIZE
     total = queryset.count()

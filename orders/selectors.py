@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from inventory.models import Reservation
 
@@ -44,6 +44,38 @@ def _with_items(queryset: QuerySet) -> QuerySet:
     )
 
 
+def orders_matching(
+    *,
+    account,
+    status: str | None = None,
+    priority: str | None = None,
+    search: str | None = None,
+    statuses: tuple[str, ...] | None = None,
+) -> QuerySet[Order]:
+    """The account's orders that pass the filters; no ordering, nothing prefetched.
+
+    The one filter behind the dashboard lists and the REST API. `search` matches part of the
+    TikTok order id, part of the customer's name, part of an item's seller SKU (as TikTok sent
+    it, or the matched SKU's own code), or an item's exact TikTok SKU id.
+    """
+    queryset = Order.objects.filter(account=account)
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    if status:
+        queryset = queryset.filter(status=status)
+    if priority:
+        queryset = queryset.filter(priority_level=priority)
+    term = (search or "").strip()
+    if term:
+        item_matches = OrderItem.objects.filter(order=OuterRef("pk")).filter(
+            Q(seller_sku__icontains=term) | Q(sku__seller_sku__icontains=term) | Q(tiktok_sku_id=term)
+        )
+        queryset = queryset.filter(
+            Q(tiktok_order_id__icontains=term) | Q(recipient_name__icontains=term) | Exists(item_matches)
+        )
+    return queryset
+
+
 def order_list(
     *,
     account,
@@ -53,26 +85,10 @@ def order_list(
     sort: str = DEFAULT_SORT,
     statuses: tuple[str, ...] | None = None,
 ) -> QuerySet[Order]:
-    """The account's orders, filtered and sorted, with their items prefetched.
-
-    `search` matches the TikTok order id, a seller SKU of an item or the customer's name.
-    """
-    queryset = Order.objects.filter(account=account)
-    if statuses:
-        queryset = queryset.filter(status__in=statuses)
-    if status:
-        queryset = queryset.filter(status=status)
-    if priority:
-        queryset = queryset.filter(priority_level=priority)
-    if search:
-        matching_items = OrderItem.objects.filter(order__account=account).filter(
-            Q(seller_sku__icontains=search) | Q(sku__seller_sku__icontains=search)
-        )
-        queryset = queryset.filter(
-            Q(tiktok_order_id__icontains=search)
-            | Q(recipient_name__icontains=search)
-            | Q(pk__in=matching_items.values("order_id"))
-        )
+    """`orders_matching`, sorted (priority first by default), with the items prefetched."""
+    queryset = orders_matching(
+        account=account, status=status, priority=priority, search=search, statuses=statuses
+    )
     return _with_items(queryset.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])))
 
 
