@@ -19,7 +19,13 @@ from notifications.facade import notify
 
 from ..locking import sku_for_update
 from ..models import SKU, StockAlert, SyncStatus
-from ..selectors import DEFAULT_MIN_THRESHOLD, DEFAULT_THRESHOLD_SHARE, with_stock
+from ..selectors import (
+    DEFAULT_MIN_THRESHOLD,
+    DEFAULT_THRESHOLD_SHARE,
+    STATUS_LOW,
+    STATUS_OUT,
+    threshold_expression,
+)
 from .summary import stock_summary_refresh
 
 logger = logging.getLogger(__name__)
@@ -122,7 +128,13 @@ def alerts_evaluate(*, sku_ids) -> None:
     with transaction.atomic():
         list(SKU.objects.filter(pk__in=ids).order_by("pk").select_for_update(of=("self",)).values_list("pk"))
         stock_summary_refresh(sku_ids=ids)
-        skus = list(with_stock(SKU.objects.filter(pk__in=ids)).select_related("account").order_by("pk"))
+        # The summary just written under these locks is the stock as committed: read it, not again.
+        skus = list(
+            SKU.objects.filter(pk__in=ids)
+            .annotate(threshold=threshold_expression())
+            .select_related("account")
+            .order_by("pk")
+        )
         open_kinds = set(
             StockAlert.objects.filter(
                 sku_id__in=ids, kind__in=STOCK_KINDS, status=StockAlert.Status.OPEN
@@ -132,9 +144,9 @@ def alerts_evaluate(*, sku_ids) -> None:
         to_open = []
         for sku in skus:
             wanted = None
-            if sku.is_active and sku.available_stock <= 0:
+            if sku.is_active and sku.summary_status == STATUS_OUT:
                 wanted = StockAlert.Kind.OUT_OF_STOCK
-            elif sku.is_active and sku.available_stock <= sku.threshold:
+            elif sku.is_active and sku.summary_status == STATUS_LOW:
                 wanted = StockAlert.Kind.LOW_STOCK
             for kind in STOCK_KINDS:
                 if (sku.pk, kind) in open_kinds and kind != wanted:
@@ -144,7 +156,7 @@ def alerts_evaluate(*, sku_ids) -> None:
         for kind, resolved_ids in to_resolve.items():
             alerts_resolve(sku_ids=resolved_ids, kinds=[kind])
         for sku, kind in to_open:
-            available, threshold = sku.available_stock, sku.threshold
+            available, threshold = sku.summary_available, sku.threshold
             if kind == StockAlert.Kind.OUT_OF_STOCK:
                 title = f"{sku.name} is out of stock"
                 message = f"{sku.seller_sku}: {max(available, 0)} available"
