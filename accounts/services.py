@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from functools import partial
 from typing import NamedTuple
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.utils import timezone
 
 from creatorflow.audit.facade import audit_log
 from creatorflow.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from creatorflow.outbox.facade import outbox_enqueue
 
 from .models import ROLE_RANK, Account, ApiToken, Invitation, Membership, Role, User, hash_secret
 
@@ -180,9 +180,10 @@ def invitation_create(
     """Invite `email` to `account` with `role` and email them a link carrying a random token.
 
     Only owners and admins may invite; only an owner may invite another owner. An open invitation
-    for the same email is replaced (so "invite again" resends). Only the token's SHA-256 is stored;
-    the email is sent after commit. `base_url` (e.g. "https://app.example.com") makes the link
-    absolute.
+    for the same email is replaced (so "invite again" resends). The email goes out after commit
+    through the outbox (`invitation_send`), which issues the token then: no token exists before,
+    and only its SHA-256 is ever stored. `base_url` (e.g. "https://app.example.com") makes the
+    link absolute.
     """
     email = _clean_email(email)
     if role not in Role.values:
@@ -195,12 +196,12 @@ def invitation_create(
             message = f"{email} is already a member."
             raise Conflict(message, code="already_member", fields={"email": [message]})
         Invitation.objects.filter(account=account, email__iexact=email, accepted_at__isnull=True).delete()
-        token = secrets.token_urlsafe(32)
         invitation = Invitation.objects.create(
             account=account,
             email=email,
             role=role,
-            token_hash=hash_secret(token),
+            # Nobody holds a token for this hash: invitation_send issues the real one.
+            token_hash=hash_secret(secrets.token_urlsafe(32)),
             invited_by=actor,
             expires_at=timezone.now() + INVITATION_LIFETIME,
         )
@@ -211,15 +212,34 @@ def invitation_create(
             account=account,
             changes={"email": [None, email], "role": [None, role]},
         )
-        link = base_url.rstrip("/") + reverse("accounts:invitation_accept", args=[token])
-        transaction.on_commit(partial(_send_invitation_email, invitation_id=invitation.pk, link=link))
+        outbox_enqueue(
+            task="accounts.send_invitation",
+            kwargs={"invitation_id": str(invitation.pk), "base_url": base_url},
+            key=f"invitation:{invitation.pk}",
+        )
     return invitation
 
 
-def _send_invitation_email(*, invitation_id, link: str) -> None:
+def invitation_send(*, invitation_id, base_url: str = "") -> int:
+    """Issue the invitation's token and email its link. Returns the number of emails sent (0 or 1).
+
+    Runs in a task (through the outbox), outside any transaction, so a slow or failing mail server
+    never holds up or breaks the request that invited. The token is made here and only its hash
+    stored, so no plaintext token sits in the outbox or anywhere else; the hash is replaced
+    before sending. A retry after a failed send issues a fresh token; a repeat after a send that
+    succeeded (worker lost before the outbox recorded it) sends a second email whose link
+    replaces the first. An invitation accepted, withdrawn or expired meanwhile is not sent.
+    """
+    token = secrets.token_urlsafe(32)
+    issued = Invitation.objects.filter(
+        pk=invitation_id, accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(token_hash=hash_secret(token))
+    if not issued:
+        return 0
     invitation = Invitation.objects.select_related("account", "invited_by").get(pk=invitation_id)
+    link = base_url.rstrip("/") + reverse("accounts:invitation_accept", args=[token])
     context = {"invitation": invitation, "link": link}
-    mail.send_mail(
+    return mail.send_mail(
         subject=f"You're invited to join {invitation.account.name} on CreatorFlow",
         message=render_to_string("accounts/email/invitation.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,

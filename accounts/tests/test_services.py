@@ -2,12 +2,14 @@ import re
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import Account, ApiToken, Invitation, Membership, Role, User, hash_secret
 from accounts.tests.factories import AccountFactory, MembershipFactory, UserFactory
 from creatorflow.audit.models import AuditLogEntry
 from creatorflow.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from creatorflow.outbox.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +75,31 @@ def test_invitation_stores_only_the_hash_and_emails_the_link(django_capture_on_c
     # then
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["friend@example.com"]
     token = _token_from_last_email()
+    invitation.refresh_from_db()
     assert invitation.token_hash == hash_secret(token)
     assert token not in str(Invitation.objects.values_list().get(pk=invitation.pk))
+    # the email went through the outbox, and the token is not stored there either
+    message = OutboxMessage.objects.get(key=f"invitation:{invitation.pk}")
+    assert message.status == "done" and token not in str(message.kwargs)
+
+
+def test_a_failing_mail_server_does_not_fail_the_invitation(settings, django_capture_on_commit_callbacks):
+    # given: the mail server refuses connections
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    owner = MembershipFactory(role=Role.OWNER)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = services.invitation_create(
+            account=owner.account, email="later@example.com", role=Role.MEMBER, actor=owner.user
+        )
+
+    # then: the invitation stands and its email waits in the outbox for a retry
+    assert Invitation.objects.filter(pk=invitation.pk).exists()
+    message = OutboxMessage.objects.get(key=f"invitation:{invitation.pk}")
+    assert message.status == "dispatched" and message.attempts == 1
+    assert message.next_attempt_at > timezone.now()  # the retry is scheduled
 
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.VIEWER])

@@ -1,8 +1,7 @@
-"""The project's URLs plus the accounts API (until the root URLconf includes it at `api/`) and a
-deliberately leaky view that the tenancy helper must catch."""
+"""The project's URLs plus one deliberately leaky view, which the tenancy helper must catch."""
 
 from django.http import HttpResponse
-from django.urls import include, path
+from django.urls import path
 
 from accounts.models import ApiToken
 from creatorflow.urls import urlpatterns as root_urlpatterns
@@ -15,5 +14,3 @@ def leaky_token_name(request, token_id):
 
 
 urlpatterns = [path("test-only/leaky/<uuid:token_id>/", leaky_token_name), *root_urlpatterns]
-if not any(getattr(p, "namespace", None) == "accounts_api" for p in root_urlpatterns):
-    urlpatterns.insert(0, path("api/", include("accounts.api_urls")))
