@@ -21,7 +21,6 @@ run: export DEBUG ?= true
 run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py sync_periodic_tasks
 	$(BIN)/python manage.py load_demo
 	$(BIN)/honcho start -f Procfile
