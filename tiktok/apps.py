@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class TiktokConfig(AppConfig):
     name = "tiktok"
     label = "tiktok"
-    verbose_name = "Tiktok"
+    verbose_name = "TikTok Shop"

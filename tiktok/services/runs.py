@@ -1,0 +1,62 @@
+"""Sync runs (what the dashboard's progress bars and last-sync times read) and per-shop job locks.
+
+A shop's poll, import or catalogue sync must not run twice at once (two beat ticks, a resync while
+the poll runs): `shop_job` takes a cache lock (Redis SET NX in production) named after the shop
+and the kind of job; a second caller gets `False` and skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import ApiCall, SyncRun
+
+JOB_LOCK_SECONDS = 15 * 60
+API_CALL_RETENTION = timedelta(days=7)
+
+
+@contextmanager
+def shop_job(shop, kind: str, *, seconds: int = JOB_LOCK_SECONDS) -> Iterator[bool]:
+    """Yields True when this caller holds the (shop, kind) lock, False when another one does."""
+    key = f"tiktok:job:{shop.pk}:{kind}"
+    acquired = cache.add(key, "1", seconds)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            cache.delete(key)
+
+
+def run_start(*, shop, kind: str, total: int = 0) -> SyncRun:
+    return SyncRun.objects.create(shop=shop, kind=kind, total=total)
+
+
+def run_progress(
+    run: SyncRun, *, done: int = 0, created: int = 0, updated: int = 0, total: int | None = None
+) -> None:
+    """Add to the run's counters (one UPDATE, safe from several workers) and refresh the object."""
+    fields = {"done": F("done") + done, "created": F("created") + created, "updated": F("updated") + updated}
+    if total is not None:
+        fields["total"] = total
+    SyncRun.objects.filter(pk=run.pk).update(**fields)
+    run.refresh_from_db(fields=["done", "created", "updated", "total"])
+
+
+def run_finish(run: SyncRun, *, error: str = "", **counters) -> SyncRun:
+    status = SyncRun.Status.FAILED if error else SyncRun.Status.DONE
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=status, error=error[:4000], finished_at=timezone.now(), **counters
+    )
+    run.refresh_from_db()
+    return run
+
+
+def api_calls_prune(*, older_than: timedelta = API_CALL_RETENTION) -> int:
+    deleted, _ = ApiCall.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
