@@ -28,7 +28,7 @@ class InboundEventAdmin(admin.ModelAdmin):
         "next_attempt_at",
     )
     list_filter = ("status", "provider", "ignored", "event_type")
-    search_fields = ("external_id", "event_type", "last_error")
+    search_fields = ("external_id", "event_type", "source", "last_error")
     date_hierarchy = "received_at"
     ordering = ("-received_at", "-id")
     actions = ["replay_events"]

@@ -32,6 +32,11 @@ class InboundEvent(models.Model):
     provider = models.CharField(max_length=32, help_text="Who sent it: tiktok, stripe, easypost, shippo…")
     external_id = models.CharField(max_length=255, help_text="The sender's event id (the dedupe key).")
     event_type = models.CharField(max_length=100, blank=True)
+    source = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Who at the provider it concerns (a TikTok shop id, a Stripe account…): scopes it to a tenant.",
+    )
     body = models.BinaryField(help_text="The raw request body, byte for byte.")
     headers = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
@@ -67,6 +72,7 @@ class InboundEvent(models.Model):
             # Admin filters and the health check's success rate over recent events.
             models.Index(fields=["status", "received_at"], name="inbox_event_status_recv_idx"),
             models.Index(fields=["provider", "event_type", "received_at"], name="inbox_event_type_recv_idx"),
+            models.Index(fields=["provider", "source", "received_at"], name="inbox_event_source_recv_idx"),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,9 @@ class WebhookStats:
     avg_latency_ms: float | None
 
 
-def webhook_stats(*, since: datetime, provider: str | None = None) -> WebhookStats:
+def webhook_stats(
+    *, since: datetime, provider: str | None = None, sources: list[str] | None = None
+) -> WebhookStats:
     """Counts by outcome and the mean time from receipt to done, in one aggregate query.
 
     Events still waiting or in progress count as received but not in the rate: the rate says how
@@ -33,6 +35,8 @@ def webhook_stats(*, since: datetime, provider: str | None = None) -> WebhookSta
     events = InboundEvent.objects.filter(received_at__gte=since)
     if provider:
         events = events.filter(provider=provider)
+    if sources is not None:  # one tenant's events only (e.g. the TikTok shop ids of an account)
+        events = events.filter(source__in=sources)
     status = InboundEventStatus
     totals = events.aggregate(
         received=Count("pk"),

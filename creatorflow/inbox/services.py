@@ -59,7 +59,13 @@ class ProcessResult:
 
 
 def inbox_store(
-    *, provider: str, external_id: str, event_type: str, body: bytes, headers: dict | None = None
+    *,
+    provider: str,
+    external_id: str,
+    event_type: str,
+    body: bytes,
+    headers: dict | None = None,
+    source: str = "",
 ) -> tuple[InboundEvent, bool]:
     """Store a received event once; return it and whether this call created it.
 
@@ -79,6 +85,7 @@ def inbox_store(
                 provider=provider,
                 external_id=external_id,
                 event_type=str(event_type or ""),
+                source=str(source or "")[:100],
                 body=bytes(body),
                 headers=headers or {},
                 status=Status.RECEIVED,

@@ -43,6 +43,7 @@ class BadPayload(Exception):
 class ParsedWebhook:
     external_id: str
     event_type: str
+    source: str = ""  # the provider-side owner (e.g. TikTok shop id), so events can be shown per tenant
 
 
 def hmac_sha256_hex(key: str | bytes, message: bytes) -> str:
@@ -113,6 +114,7 @@ class InboundWebhookView(View):
             provider=self.provider,
             external_id=parsed.external_id,
             event_type=parsed.event_type,
+            source=parsed.source,
             body=body,
             headers=self.stored_headers(request),
         )
