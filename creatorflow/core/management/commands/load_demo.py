@@ -22,6 +22,7 @@ class Command(BaseCommand):
         from inventory.demo import load_demo_inventory
         from notifications.facade import notify
         from orders.demo import load_demo_orders
+        from tiktok.demo import connect_demo_shop
 
         with transaction.atomic():
             user, account, created = account_create_with_owner(
@@ -38,6 +39,7 @@ class Command(BaseCommand):
                 )
             inventory = load_demo_inventory(account=account, actor=user)
             orders = load_demo_orders(account=account, actor=user)
+            shop = connect_demo_shop(account=account)
             if not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
                 User.objects.create_superuser(email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD)
         self.stdout.write("")
@@ -52,4 +54,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  orders: {orders['orders']} TikTok orders and {orders['rules']} automation rules added"
             )
+        if shop is not None:
+            self.stdout.write(f"  TikTok Shop: {shop.name} connected to the local sandbox")
         self.stdout.write("")
