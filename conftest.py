@@ -14,6 +14,8 @@ from django.conf import settings
 
 from creatorflow.core.testing_celery import celery_eager, celery_worker, unreachable_broker  # noqa: F401
 
+pytest_plugins = ["tiktok.sandbox.pytest_fixtures"]
+
 REQUIRE_SERVICES = os.environ.get("CF_REQUIRE_SERVICES") == "1"
 
 
