@@ -203,14 +203,47 @@ def _circuit_status(state: str) -> str:
     return HEALTHY if state == "closed" else DEGRADED
 
 
+TIKTOK_CALL_WINDOW = timedelta(minutes=15)
+# The order poll runs every 2 minutes: a shop not polled for this long has a stuck or failing sync.
+TIKTOK_SYNC_STALE = timedelta(minutes=15)
+
+
 def check_tiktok() -> dict:
+    """The TikTok circuit, the API calls of the last 15 minutes and how current the shops' syncs are.
+
+    Degraded (never unhealthy: orders wait and the poll catches up) when the circuit is not closed,
+    a connected shop is in error, or a connected shop's order poll is older than TIKTOK_SYNC_STALE.
+    """
+    from django.db.models import Avg, Count, Min, Q
+
+    from tiktok.models import ApiCall, Shop
+
     try:
         state = str(get_breaker("tiktok").state())
+        now = datetime.now(UTC)
+        calls = ApiCall.objects.filter(created_at__gte=now - TIKTOK_CALL_WINDOW).aggregate(
+            total=Count("pk"),
+            failed=Count("pk", filter=~Q(code=0) | Q(code__isnull=True)),
+            latency=Avg("latency_ms"),
+        )
+        shops = Shop.objects.exclude(status=Shop.Status.DISCONNECTED).filter(authorization__isnull=False)
+        by_status = dict(shops.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+        oldest_sync = shops.aggregate(oldest=Min("last_order_sync_at"))["oldest"]
     except Exception as exc:
         result = _failure(exc)
         result["circuit"] = "unknown"
         return result
-    return {"status": _circuit_status(state), "circuit": state}
+    stale = bool(by_status) and (oldest_sync is None or oldest_sync < now - TIKTOK_SYNC_STALE)
+    degraded = state != "closed" or by_status.get(Shop.Status.ERROR, 0) > 0 or stale
+    return {
+        "status": DEGRADED if degraded else HEALTHY,
+        "circuit": state,
+        "calls_15m": calls["total"],
+        "call_error_rate": round(calls["failed"] / calls["total"], 4) if calls["total"] else None,
+        "avg_call_latency_ms": round(calls["latency"], 1) if calls["latency"] is not None else None,
+        "shops": by_status,
+        "oldest_order_sync": oldest_sync.isoformat() if oldest_sync else None,
+    }
 
 
 def check_carriers() -> dict:

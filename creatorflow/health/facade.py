@@ -45,7 +45,10 @@ def _detail(name: str, check: dict) -> str:
     if name == "celery" and check.get("queue_depth") is not None:
         return f"{check['queue_depth']} queued"
     if name == "tiktok":
-        return f"circuit {check.get('circuit', 'unknown')}"
+        calls = check.get("calls_15m")
+        errors = check.get("call_error_rate")
+        traffic = f", {calls} calls/15 min ({errors:.0%} failed)" if calls else ""
+        return f"circuit {check.get('circuit', 'unknown')}{traffic}"
     if name == "carriers":
         circuits = check.get("circuits") or {}
         not_closed = [f"{n} {s}" for n, s in circuits.items() if s != "closed"]

@@ -51,7 +51,12 @@ def test_health_has_the_contract_shape_and_is_200_when_healthy(client):
     assert "status" in checks["redis"]
     assert {"status", "queue_depth"} <= set(checks["celery"])
     assert isinstance(checks["celery"]["queue_depth"], int)
-    assert checks["tiktok"] == {"status": "healthy", "circuit": "closed"}
+    assert {k: checks["tiktok"][k] for k in ("status", "circuit", "calls_15m", "shops")} == {
+        "status": "healthy",
+        "circuit": "closed",
+        "calls_15m": 0,
+        "shops": {},
+    }
     assert checks["carriers"]["status"] == "healthy"
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -129,7 +134,7 @@ def test_an_open_tiktok_circuit_degrades_health_but_keeps_200(client):
     # then
     assert response.status_code == 200
     body = response.json()
-    assert body["checks"]["tiktok"] == {"status": "degraded", "circuit": "open"}
+    assert (body["checks"]["tiktok"]["status"], body["checks"]["tiktok"]["circuit"]) == ("degraded", "open")
     assert body["status"] == "degraded"
 
 
@@ -262,3 +267,34 @@ def test_webhook_success_rate_and_latency_over_the_last_hour(client):
 def test_no_webhooks_yet_is_healthy(client):
     webhooks = client.get("/api/health/").json()["checks"]["webhooks"]
     assert webhooks["status"] == "healthy" and webhooks["success_rate"] is None
+
+
+@pytest.mark.django_db
+def test_tiktok_check_reports_calls_and_degrades_on_a_stale_or_failing_shop(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tiktok.client import TokenGrant
+    from tiktok.models import ApiCall, Shop
+    from tiktok.tests.factories import ShopFactory
+    from tiktok.tokens import authorization_store
+
+    now = timezone.now()
+    shop = ShopFactory(last_order_sync_at=now)
+    grant = TokenGrant("a", now + timedelta(days=1), "r", now + timedelta(days=9), "open-1", "S", "US", 1)
+    Shop.objects.filter(pk=shop.pk).update(
+        authorization=authorization_store(account=shop.account, grant=grant)
+    )
+    ApiCall.objects.create(shop=shop, method="GET", path="/x", code=0, latency_ms=40)
+    ApiCall.objects.create(shop=shop, method="GET", path="/x", code=36009003, latency_ms=20)
+
+    tiktok = client.get("/api/health/").json()["checks"]["tiktok"]
+    assert tiktok["status"] == "healthy"
+    assert (tiktok["calls_15m"], tiktok["call_error_rate"], tiktok["avg_call_latency_ms"]) == (2, 0.5, 30.0)
+    assert tiktok["shops"] == {"connected": 1}
+
+    Shop.objects.filter(pk=shop.pk).update(last_order_sync_at=now - timedelta(hours=1))
+    assert client.get("/api/health/").json()["checks"]["tiktok"]["status"] == "degraded"
+    Shop.objects.filter(pk=shop.pk).update(last_order_sync_at=now, status=Shop.Status.ERROR)
+    assert client.get("/api/health/").json()["checks"]["tiktok"]["status"] == "degraded"
