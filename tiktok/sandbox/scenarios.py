@@ -42,6 +42,7 @@ class ScenarioRunner:
         self.shop_id = str(shop_id) if shop_id else self._first_shop()
         self.sim_s = 0.0
         self.orders_created = 0
+        self.errors = 0
         self._owed: dict[str, float] = {}
         self._pending: list[tuple[float, str, str]] = []  # (due sim time, order id, next status)
         self._stop = threading.Event()
@@ -97,7 +98,10 @@ class ScenarioRunner:
         last = time.monotonic()
         while not self._stop.wait(TICK_S):
             now = time.monotonic()
-            self.step((now - last) * self.multiplier)
+            try:
+                self.step((now - last) * self.multiplier)
+            except Exception:  # noqa: BLE001 - a demo generator keeps going; the next tick tries again
+                self.errors += 1
             last = now
 
     def viral_factor(self) -> float:

@@ -90,6 +90,8 @@ class WebhookSender:
                 if payload is _STOP:
                     return
                 self._deliver(payload)
+            except Exception:  # noqa: BLE001 - one bad message must not stop the sender thread
+                self._count("failed")
             finally:
                 self._queue.task_done()
 
