@@ -18,6 +18,13 @@ install: $(STAMP)
 # Embedded default for the demo: DEBUG on, SQLite and a filesystem broker in var/ unless
 # DATABASE_URL / REDIS_URL say otherwise.
 run: export DEBUG ?= true
+# The TikTok Shop sandbox (Procfile) stands in for TikTok: same wire format, only the base URLs differ.
+run: export TIKTOK_APP_KEY ?= sandbox-app-key
+run: export TIKTOK_APP_SECRET ?= sandbox-app-secret
+run: export TIKTOK_SERVICE_ID ?= sandbox-service
+run: export TIKTOK_API_BASE_URL ?= http://127.0.0.1:8765
+run: export TIKTOK_AUTH_BASE_URL ?= http://127.0.0.1:8765
+run: export TIKTOK_AUTHORIZE_URL ?= http://127.0.0.1:8765/open/authorize
 run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
