@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from tiktok.webhooks import TikTokWebhookView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
@@ -16,6 +18,7 @@ urlpatterns = [
     path("inventory/csv/", include("inventory.csv_urls")),
     path("inventory/", include("inventory.purchasing_urls")),
     path("inventory/", include("inventory.urls")),
+    path("webhooks/tiktok/", TikTokWebhookView.as_view(), name="tiktok-webhook"),
     path("", include("creatorflow.health.urls")),
     path("", include("creatorflow.core.urls")),
 ]

@@ -1,0 +1,54 @@
+"""`POST /webhooks/tiktok/`: verify TikTok's signature on the raw body, store the event once, answer.
+
+The base view (creatorflow.inbox.views) does the storing and the answer; this module only knows
+TikTok's rules (CONTRACT.md §3): `Authorization` = hex HMAC-SHA256(app_secret, app_key + body),
+dedupe on `tts_notification_id` (else the body's SHA-256), the event type is the `type` number and
+the source is the shop id, so the Shops page can show a creator their own events only. Nothing
+here calls out or processes: the inbox task does that after commit.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+
+from creatorflow.inbox.facade import BadPayload, InboundWebhookView, ParsedWebhook, body_sha256
+
+from .signing import signatures_equal, webhook_sign
+
+
+def parse_exact(body: bytes):
+    """JSON with every integer kept as its digits: shop and order ids may exceed 2^53."""
+    try:
+        return json.loads(body, parse_int=str)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadPayload("body is not JSON") from exc
+
+
+class TikTokWebhookView(InboundWebhookView):
+    provider = "tiktok"
+    bad_signature_status = 401
+
+    def verify_signature(self, request, body: bytes) -> bool:
+        """Constant-time check; with no app secret configured every request is refused (an empty
+        HMAC key would let anyone who knows the app key sign)."""
+        secret = settings.TIKTOK_APP_SECRET
+        if not secret:
+            return False
+        expected = webhook_sign(app_key=settings.TIKTOK_APP_KEY, app_secret=secret, body=body)
+        return signatures_equal(expected, request.headers.get("Authorization"))
+
+    def parse(self, request, body: bytes) -> ParsedWebhook:
+        payload = parse_exact(body)
+        event_type = payload.get("type") if isinstance(payload, dict) else None
+        if event_type in (None, "") or isinstance(event_type, (dict, list, bool)):
+            raise BadPayload("a TikTok webhook is a JSON object with a type")
+        notification_id = payload.get("tts_notification_id")
+        external_id = str(notification_id) if notification_id not in (None, "") else body_sha256(body)
+        shop_id = payload.get("shop_id")
+        return ParsedWebhook(
+            external_id=external_id,
+            event_type=str(event_type)[:100],
+            source="" if shop_id is None else str(shop_id)[:100],
+        )
