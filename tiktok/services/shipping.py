@@ -1,7 +1,141 @@
-"""Mark Package As Shipped. Owned by the orders-sync work."""
+"""Mark Package As Shipped: tell TikTok the order's package left, with the provider id TikTok knows.
+
+TikTok accepts only the shipping providers of the order's delivery option, so our label's carrier
+name is mapped onto one of them first. The network calls run with no transaction open; the order's
+change is one short transaction afterwards. A passing failure (rate limit, TikTok 5xx, timeout, open
+circuit) propagates so the caller's task retries; a refusal parks the order in `needs_attention`
+with TikTok's message, for a person to fix.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+from dataclasses import dataclass
 
-def tiktok_mark_shipped(*, order, carrier_name: str, tracking_number: str):
-    raise NotImplementedError
+from django.db import transaction
+
+from orders.facade import InvalidTransition, order_transition
+
+from ..client import TikTokClient
+from ..wire import TikTokError
+
+logger = logging.getLogger(__name__)
+
+ACTOR = "tiktok"
+SHIPPED = "shipped"
+NEEDS_ATTENTION = "needs_attention"
+# Business codes of POST /fulfillment/202309/orders/{order_id}/packages.
+INVALID_PROVIDER = 21011001
+INVALID_TRACKING = 21011002
+ALREADY_SHIPPED = 21011003
+NOT_SHIPPABLE = 21011004
+
+# Names a carrier goes by (normalised: lower case, letters and digits only). Each set is one carrier;
+# "ups" and "usps" are deliberately in different sets.
+CARRIER_ALIASES: tuple[frozenset[str], ...] = (
+    frozenset({"fedex", "federalexpress"}),
+    frozenset({"dhl", "dhlecommerce", "dhlecs", "dhlecommercesolutions"}),
+    frozenset({"usps", "unitedstatespostalservice", "uspostalservice"}),
+    frozenset({"ups", "unitedparcelservice"}),
+)
+
+
+@dataclass(frozen=True)
+class MarkShippedResult:
+    ok: bool
+    package_id: str = ""
+    already_shipped: bool = False
+    message: str = ""
+
+
+def normalise_carrier(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", (name or "").lower())
+
+
+def match_provider(carrier_name: str, providers: list[dict]) -> dict | None:
+    """The provider whose name is the carrier's: exact (normalised) first, then by alias."""
+    wanted = normalise_carrier(carrier_name)
+    if not wanted:
+        return None
+    for provider in providers:
+        if normalise_carrier(provider.get("name", "")) == wanted:
+            return provider
+    group = next((names for names in CARRIER_ALIASES if wanted in names), None)
+    if group is None:
+        return None
+    for provider in providers:
+        if normalise_carrier(provider.get("name", "")) in group:
+            return provider
+    return None
+
+
+def tiktok_mark_shipped(*, order, carrier_name: str, tracking_number: str) -> MarkShippedResult:
+    """Create TikTok's package for `order` with the tracking number; move ours to `shipped`.
+
+    "Already shipped" at TikTok counts as success. No provider of the delivery option matching the
+    carrier, a rejected tracking number or another refusal: the order goes to `needs_attention`
+    and the result says why (ok=False). Retryable TikTok errors and CircuitOpenError propagate.
+    """
+    shop = order.shop
+    try:
+        client = TikTokClient(shop=shop)
+        providers = client.shipping_providers(order.delivery_option_id) if order.delivery_option_id else []
+    except TikTokError as exc:
+        if exc.retryable:
+            raise
+        return _needs_attention(order, f"TikTok did not list the shipping providers: {exc.message}")
+    provider = match_provider(carrier_name, providers)
+    if provider is None:
+        allowed = ", ".join(str(p.get("name")) for p in providers) or "none"
+        return _needs_attention(
+            order,
+            f"TikTok does not accept carrier {carrier_name!r} for this order's delivery option "
+            f"{order.delivery_option_name or order.delivery_option_id or '(none)'}; it allows: {allowed}.",
+        )
+    try:
+        data = client.create_package(
+            order.tiktok_order_id, tracking_number=tracking_number, shipping_provider_id=str(provider["id"])
+        )
+    except TikTokError as exc:
+        if exc.retryable:
+            raise
+        if exc.code == ALREADY_SHIPPED:
+            _record_shipped(order, package_id="", tracking_number=tracking_number, provider=provider,
+                            message="TikTok already had this package as shipped")  # fmt: skip
+            return MarkShippedResult(ok=True, already_shipped=True, message=exc.message)
+        return _needs_attention(order, f"TikTok refused to mark the package shipped: {exc.message}")
+    package_id = str(data.get("package_id") or "")
+    _record_shipped(order, package_id=package_id, tracking_number=tracking_number, provider=provider,
+                    message=f"Marked shipped on TikTok ({provider.get('name')}, {tracking_number})")  # fmt: skip
+    return MarkShippedResult(ok=True, package_id=package_id, message="Marked shipped on TikTok")
+
+
+def _record_shipped(order, *, package_id: str, tracking_number: str, provider: dict, message: str) -> None:
+    """`shipped` when the lifecycle allows it from the current status; always a timeline entry."""
+    data = {
+        "package_id": package_id,
+        "tracking_number": tracking_number,
+        "shipping_provider_id": str(provider.get("id") or ""),
+        "shipping_provider": str(provider.get("name") or ""),
+    }
+    with transaction.atomic():
+        try:
+            order_transition(order=order, to=SHIPPED, actor=ACTOR, reason=message, data=data)
+        except InvalidTransition:
+            logger.info("tiktok: order %s is %s; marked shipped at TikTok only", order.pk, order.status)
+        order.events.create(type="tiktok_package", message=message[:500], data=data, actor_label=ACTOR)
+
+
+def _needs_attention(order, reason: str) -> MarkShippedResult:
+    reason = reason[:500]
+    with transaction.atomic():
+        try:
+            order_transition(order=order, to=NEEDS_ATTENTION, actor=ACTOR, reason=reason)
+        except InvalidTransition:
+            order.events.create(type="tiktok_update", message=reason, actor_label=ACTOR)
+        else:
+            type(order).objects.filter(pk=order.pk).update(attention_reason=reason)
+            order.attention_reason = reason
+    logger.info("tiktok: order %s needs attention: %s", order.pk, reason)
+    return MarkShippedResult(ok=False, message=reason)
