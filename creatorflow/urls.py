@@ -19,6 +19,7 @@ urlpatterns = [
     path("inventory/", include("inventory.purchasing_urls")),
     path("inventory/", include("inventory.urls")),
     path("webhooks/tiktok/", TikTokWebhookView.as_view(), name="tiktok-webhook"),
+    path("tiktok/", include("tiktok.urls")),
     path("", include("creatorflow.health.urls")),
     path("", include("creatorflow.core.urls")),
 ]

@@ -8,6 +8,7 @@ register = template.Library()
 MAIN_NAV = (
     ("Orders", "/orders/"),
     ("Inventory", "/inventory/"),
+    ("Shops", "/tiktok/shops/"),
     ("Shipping", "/shipping/"),
     ("Content", "/content/"),
     ("Analytics", "/analytics/"),
