@@ -105,6 +105,8 @@ def event_for_account(*, account, event_id) -> InboundEvent:
         pk = int(event_id)
     except (TypeError, ValueError) as exc:
         raise Http404("Not found.") from exc
+    if not 0 < pk < 2**63:  # beyond a bigint the database would raise, not miss
+        raise Http404("Not found.")
     event = (
         InboundEvent.objects.filter(pk=pk, provider=PROVIDER, source__in=shop_ids(account=account))
         .defer("body")

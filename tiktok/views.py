@@ -57,7 +57,12 @@ def _take_state(request, given: str) -> bool:
     now = time.time()
     states = _live_states(request, now)
     match = next(
-        (s for s in states if given and secrets.compare_digest(str(s.get("state", "")), given)), None
+        (
+            s
+            for s in states
+            if given and secrets.compare_digest(str(s.get("state", "")).encode(), given.encode())
+        ),
+        None,
     )
     request.session[STATE_SESSION_KEY] = [s for s in states if s is not match]
     return match is not None

@@ -138,7 +138,7 @@ def test_oauth_flow_end_to_end_stores_shops_with_encrypted_tokens_and_starts_the
         assert message.kwargs == {"shop_pk": str(shop.pk), "run_pk": str(run.pk)}
 
 
-@pytest.mark.parametrize("state", ["", "not-the-state"])
+@pytest.mark.parametrize("state", ["", "not-the-state", "état-ünicode"])
 def test_a_wrong_or_missing_state_is_refused_and_nothing_is_exchanged(tiktok_sandbox, owner, state):
     # given a shop and a code, but a state this session never got
     tiktok_sandbox.add_shop(seller="seller-x")

@@ -217,6 +217,7 @@ def test_another_accounts_shops_and_events_are_404(owner):
 def test_unknown_ids_are_404(owner):
     client = client_for(owner)
     assert client.post("/tiktok/events/999999/replay/").status_code == 404
+    assert client.post(f"/tiktok/events/{10**30}/replay/").status_code == 404
     assert client.post("/tiktok/shops/00000000-0000-0000-0000-000000000000/resync/").status_code == 404
     # an event of another provider is not a TikTok event of this account
     other = InboundEventFactory(provider="stripe", status=InboundEvent.Status.DEAD)
