@@ -106,6 +106,7 @@ def pending_orders_fetch(*, shop) -> dict:
     with shop_job(shop, "fetch") as acquired:
         if not acquired:
             return {**counts, "skipped": True}
+        client = TikTokClient(shop=shop)
         tried_missing: set[int] = set()
         for _ in range(MAX_FETCH_BATCHES):
             rows = list(
@@ -116,7 +117,7 @@ def pending_orders_fetch(*, shop) -> dict:
             )
             if not rows:
                 break
-            docs = TikTokClient(shop=shop).get_orders([order_id for _pk, order_id, _at in rows])
+            docs = client.get_orders([order_id for _pk, order_id, _at in rows])
             returned = set()
             for doc in docs:
                 returned.add(str(doc.get("id") or ""))
