@@ -46,7 +46,8 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 CURSOR_OVERLAP = 300  # seconds asked again before the cursor: TikTok's clocks and commits may lag
-FEED_DEPTH = 4  # pages fetched ahead of the writer at most
+FEED_DEPTH = 8  # pages fetched ahead of the writer at most
+BATCH_PAGES = 5  # pages written in one transaction at most
 INITIAL_STOCK_REASON = "Initial stock from TikTok Shop"
 LEDGER_REFERENCE = "tiktok:catalog"
 ACTOR_LABEL = "tiktok"
@@ -551,21 +552,42 @@ class _PageFeed:
         return self
 
     def __iter__(self):
+        """Batches of pages: one page while the writer keeps up, up to BATCH_PAGES when pages have
+        queued (one transaction for several pages costs less than one each)."""
         if not self.threaded:
-            yield from self._pages()
+            for page in self._pages():
+                yield [page]
             return
+        finished, failure = False, None
+        while not finished and failure is None:
+            batch: list = []
+            kind, item = self._take()
+            while True:
+                if kind == "end":
+                    finished = True
+                    break
+                if kind == "error":
+                    failure = item
+                    break
+                batch.append(item)
+                if len(batch) >= BATCH_PAGES:
+                    break
+                try:
+                    kind, item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                yield batch  # what arrived before a failure is still written
+        if failure is not None:
+            raise failure
+
+    def _take(self):
         while True:
             try:
-                kind, item = self._queue.get(timeout=1.0)
+                return self._queue.get(timeout=1.0)
             except queue.Empty:
                 if self._thread is not None and not self._thread.is_alive():
                     raise RuntimeError("the catalogue fetch thread ended without a word") from None
-                continue
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield item
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
@@ -617,13 +639,13 @@ def _sync_pages(*, shop, run, filters: dict, own_run: bool) -> dict:
     summary = {"pages": 0, "products": 0, "skipped_older": 0, "max_update_time": 0, "sku_conflicts": []}
     base_total = 0 if own_run else run.total
     with _PageFeed(shop, filters) as feed:
-        for data in feed:
-            docs = list(data.get("products") or [])
+        for pages in feed:
+            docs = [doc for data in pages for doc in data.get("products") or []]
             total = None
-            if summary["pages"] == 0 and data.get("total_count") is not None:
-                total = base_total + _int(data.get("total_count"))
+            if summary["pages"] == 0 and pages[0].get("total_count") is not None:
+                total = base_total + _int(pages[0].get("total_count"))
             result = apply_products(shop=shop, docs=docs, warehouses=warehouses) if docs else PageResult()
-            summary["pages"] += 1
+            summary["pages"] += len(pages)
             summary["products"] += result.products
             summary["skipped_older"] += result.skipped_older
             summary["max_update_time"] = max(summary["max_update_time"], result.max_update_time)
