@@ -20,7 +20,6 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from functools import partial
 
 from django.db import IntegrityError, connection, connections, transaction
@@ -40,6 +39,7 @@ from inventory.services.alerts import alerts_evaluate, threshold_for
 
 from ..client import TikTokClient
 from ..models import CatalogLink, Shop, SyncRun
+from .catalog_docs import ProductDoc, SkuDoc, as_int, parse_product
 from .runs import run_finish, run_progress, run_start, shop_job
 
 logger = logging.getLogger(__name__)
@@ -51,8 +51,6 @@ BATCH_PAGES = 5  # pages written in one transaction at most
 INITIAL_STOCK_REASON = "Initial stock from TikTok Shop"
 LEDGER_REFERENCE = "tiktok:catalog"
 ACTOR_LABEL = "tiktok"
-CENT = Decimal("0.01")
-MAX_PRICE = Decimal("9999999999.99")
 
 # TikTok's product statuses -> ours. Anything a buyer cannot buy is inactive; not yet live is draft.
 STATUS_MAP = {
@@ -65,91 +63,6 @@ STATUS_MAP = {
     "FREEZE": Product.Status.INACTIVE,
     "DELETED": Product.Status.INACTIVE,
 }
-
-
-# --- the documents, parsed once ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SkuDoc:
-    tiktok_id: str
-    seller_sku: str
-    variant: str
-    price: Decimal
-    currency: str
-    inventory: tuple[tuple[str, int], ...]  # (TikTok warehouse id, quantity)
-
-
-@dataclass(frozen=True)
-class ProductDoc:
-    tiktok_id: str
-    title: str
-    status: str
-    update_time: int
-    skus: tuple[SkuDoc, ...]
-
-
-def _int(value, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _price(price) -> tuple[Decimal, str]:
-    price = price if isinstance(price, dict) else {}
-    currency = str(price.get("currency") or "USD").upper()[:3]
-    try:
-        amount = Decimal(str(price.get("sale_price"))).quantize(CENT)
-    except (InvalidOperation, ValueError):
-        return Decimal("0.00"), currency
-    if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
-        return Decimal("0.00"), currency
-    return amount, currency
-
-
-def _variant(sku: dict) -> str:
-    """TikTok names a variant by its sales attributes ("Berry / 30 ml"); older shapes by `name`."""
-    attributes = sku.get("sales_attributes")
-    if isinstance(attributes, list):
-        values = [str(a.get("value_name") or "") for a in attributes if isinstance(a, dict)]
-        joined = " / ".join(v for v in values if v)
-        if joined:
-            return joined[:120]
-    return str(sku.get("name") or "")[:120]
-
-
-def parse_product(doc) -> ProductDoc | None:
-    """A product document as TikTok sends it -> ProductDoc; None when it names no product."""
-    if not isinstance(doc, dict) or not doc.get("id"):
-        return None
-    skus = []
-    for raw in doc.get("skus") or []:
-        if not isinstance(raw, dict) or not raw.get("id"):
-            continue
-        amount, currency = _price(raw.get("price"))
-        inventory = tuple(
-            (str(row["warehouse_id"]), max(0, _int(row.get("quantity"))))
-            for row in raw.get("inventory") or []
-            if isinstance(row, dict) and row.get("warehouse_id")
-        )
-        skus.append(
-            SkuDoc(
-                tiktok_id=str(raw["id"]),
-                seller_sku=str(raw.get("seller_sku") or "").strip()[:100],
-                variant=_variant(raw),
-                price=amount,
-                currency=currency,
-                inventory=inventory,
-            )
-        )
-    return ProductDoc(
-        tiktok_id=str(doc["id"]),
-        title=str(doc.get("title") or "")[:255],
-        status=str(doc.get("status") or ""),
-        update_time=_int(doc.get("update_time")),
-        skus=tuple(skus),
-    )
 
 
 # --- warehouses ----------------------------------------------------------------------------------
@@ -643,7 +556,7 @@ def _sync_pages(*, shop, run, filters: dict, own_run: bool) -> dict:
             docs = [doc for data in pages for doc in data.get("products") or []]
             total = None
             if summary["pages"] == 0 and pages[0].get("total_count") is not None:
-                total = base_total + _int(pages[0].get("total_count"))
+                total = base_total + as_int(pages[0].get("total_count"))
             result = apply_products(shop=shop, docs=docs, warehouses=warehouses) if docs else PageResult()
             summary["pages"] += len(pages)
             summary["products"] += result.products
