@@ -9,9 +9,9 @@ Both our client and the sandbox import these, so a request is signed and checked
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
+
+from creatorflow.inbox.signatures import hmac_sha256_hex, signatures_match
 
 UNSIGNED_PARAMS = frozenset({"sign", "access_token"})
 
@@ -21,16 +21,12 @@ def api_sign(*, app_secret: str, path: str, params: Mapping[str, object], body: 
     (lists already comma-joined); `body` is the exact bytes sent (empty for GET and multipart)."""
     pieces = "".join(f"{key}{params[key]}" for key in sorted(params) if key not in UNSIGNED_PARAMS)
     message = app_secret.encode() + path.encode() + pieces.encode() + bytes(body) + app_secret.encode()
-    return hmac.new(app_secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(app_secret, message)
 
 
 def webhook_sign(*, app_key: str, app_secret: str, body: bytes) -> str:
     """The `Authorization` header TikTok puts on a webhook whose raw body is `body`."""
-    return hmac.new(app_secret.encode(), app_key.encode() + bytes(body), hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(app_secret, app_key.encode() + bytes(body))
 
 
-def signatures_equal(expected: str, given: str | None) -> bool:
-    """Constant-time comparison that never raises on a missing or odd value."""
-    if not expected or not given:
-        return False
-    return hmac.compare_digest(expected.encode(), given.strip().encode("utf-8", errors="replace"))
+__all__ = ["api_sign", "signatures_match", "webhook_sign"]

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from creatorflow.inbox.facade import BadPayload, InboundWebhookView, ParsedWebhook, body_sha256
 
-from .signing import signatures_equal, webhook_sign
+from .signing import signatures_match, webhook_sign
 
 
 def parse_exact(body: bytes):
@@ -37,7 +37,7 @@ class TikTokWebhookView(InboundWebhookView):
         if not secret:
             return False
         expected = webhook_sign(app_key=settings.TIKTOK_APP_KEY, app_secret=secret, body=body)
-        return signatures_equal(expected, request.headers.get("Authorization"))
+        return signatures_match(expected, request.headers.get("Authorization"))
 
     def parse(self, request, body: bytes) -> ParsedWebhook:
         payload = parse_exact(body)

@@ -9,15 +9,8 @@
 
 from .registry import ANY_TYPE, InboundEventData, register_handler
 from .selectors import WebhookStats, webhook_stats
-from .views import (
-    BadPayload,
-    InboundWebhookView,
-    ParsedWebhook,
-    body_sha256,
-    hmac_sha256_hex,
-    load_json,
-    signatures_match,
-)
+from .signatures import hmac_sha256_hex, signatures_match
+from .views import BadPayload, InboundWebhookView, ParsedWebhook, body_sha256, load_json
 
 __all__ = [
     "ANY_TYPE",

@@ -23,7 +23,6 @@ first delivery got, so a platform retrying after a timeout sees success and stop
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 
@@ -44,18 +43,6 @@ class ParsedWebhook:
     external_id: str
     event_type: str
     source: str = ""  # the provider-side owner (e.g. TikTok shop id), so events can be shown per tenant
-
-
-def hmac_sha256_hex(key: str | bytes, message: bytes) -> str:
-    key_bytes = key.encode() if isinstance(key, str) else key
-    return hmac.new(key_bytes, message, hashlib.sha256).hexdigest()
-
-
-def signatures_match(expected: str, given: str | None) -> bool:
-    """Constant-time comparison that tolerates a missing or non-ASCII header (never raises)."""
-    if not expected or not given:
-        return False
-    return hmac.compare_digest(expected.encode(), given.strip().encode("utf-8", errors="replace"))
 
 
 def body_sha256(body: bytes) -> str:

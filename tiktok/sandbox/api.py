@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tiktok.signing import api_sign, signatures_equal
+from tiktok.signing import api_sign, signatures_match
 
 from .documents import order_document, product_document, video_engagement, video_summary
 from .faults import retry_after_header
@@ -294,7 +294,7 @@ def _check_signature(sandbox, path: str, params: dict, raw_body: bytes) -> None:
     if not now - TIMESTAMP_PAST_S <= stamp <= now + TIMESTAMP_FUTURE_S:
         raise SandboxError(36009004, "timestamp is outside the accepted window", 400)
     expected = api_sign(app_secret=sandbox.app_secret, path=path, params=params, body=raw_body)
-    if not signatures_equal(expected, params.get("sign")):
+    if not signatures_match(expected, params.get("sign")):
         raise SandboxError(106001, "invalid sign", 401)
 
 
@@ -346,7 +346,7 @@ def handle_token(sandbox, path: str, params: dict) -> Answer:
         if injected is not None:
             injected.template = template
             return injected
-        if params.get("app_key") != sandbox.app_key or not signatures_equal(
+        if params.get("app_key") != sandbox.app_key or not signatures_match(
             sandbox.app_secret, params.get("app_secret")
         ):
             raise SandboxError(36009004, "invalid app_key or app_secret", 400)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from creatorflow.inbox.views import (
+from creatorflow.inbox.facade import (
     BadPayload,
     InboundWebhookView,
     ParsedWebhook,
