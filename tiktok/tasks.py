@@ -12,7 +12,7 @@ import logging
 from celery import shared_task
 
 from creatorflow.resilience.circuit import CircuitOpenError
-from creatorflow.resilience.retry import RetryPolicy
+from creatorflow.resilience.retry import RetryPolicy, retry_task_or_raise
 
 from .models import PendingOrderFetch, Shop, SyncRun
 from .services import catalog, orders, runs, stock_push, sync, videos
@@ -41,11 +41,9 @@ def _shop(shop_pk: str) -> Shop | None:
 def _retry_passing(task, exc: Exception):
     """Retry after a passing failure (backoff, or the open breaker's remaining time); else re-raise."""
     passing = isinstance(exc, CircuitOpenError) or (isinstance(exc, TikTokError) and exc.retryable)
-    attempt = task.request.retries + 1
-    if not passing or SHOP_RETRY.exhausted(attempt):
+    if not passing:
         raise exc
-    hint = getattr(exc, "retry_after", None)
-    raise task.retry(exc=exc, countdown=SHOP_RETRY.backoff(attempt, retry_after=hint)) from exc
+    retry_task_or_raise(task, exc, SHOP_RETRY, retry_after=getattr(exc, "retry_after", None))
 
 
 @shared_task(bind=True, name="tiktok.first_import", time_limit=3600, soft_time_limit=3500, **_COMMON)

@@ -43,10 +43,11 @@ class RetryPolicy:
 EMAIL_RETRY = RetryPolicy(max_attempts=6, base_seconds=30, cap_seconds=900)
 
 
-def retry_task_or_raise(task, exc: BaseException, policy: RetryPolicy):
-    """From inside a bound Celery task: retry after the policy's backoff, or re-raise `exc` when the
-    attempts are used up. Always raises (Celery's Retry, or `exc`)."""
+def retry_task_or_raise(task, exc: BaseException, policy: RetryPolicy, *, retry_after: float | None = None):
+    """From inside a bound Celery task: retry after the policy's backoff (at least `retry_after`, a
+    server's hint), or re-raise `exc` when the attempts are used up. Always raises (Celery's Retry,
+    or `exc`)."""
     attempt = task.request.retries + 1
     if policy.exhausted(attempt):
         raise exc
-    raise task.retry(exc=exc, countdown=policy.backoff(attempt)) from exc
+    raise task.retry(exc=exc, countdown=policy.backoff(attempt, retry_after=retry_after)) from exc

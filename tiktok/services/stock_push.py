@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from creatorflow.core.errors import ServiceUnavailable
 from creatorflow.resilience.circuit import CircuitOpenError
+from creatorflow.resilience.retry import RetryPolicy
 from inventory.channel import ChannelCount
 from inventory.models import SKU, StockLevel, SyncStatus, Warehouse
 from inventory.services.alerts import sku_sync_failed, sku_sync_succeeded
@@ -31,8 +32,8 @@ from ..wire import TikTokError
 logger = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 2
-RETRY_BASE_SECONDS = 30  # a failed push is tried again after 30 s, 60 s, 120 s ... up to the cap
-RETRY_CAP_SECONDS = 15 * 60
+# a failed push is tried again after 30 s, 60 s, 120 s ... up to 15 minutes
+PUSH_RETRY = RetryPolicy(base_seconds=30.0, cap_seconds=15 * 60, jitter=False)
 CLAIM_BATCH = 1000
 
 
@@ -144,7 +145,7 @@ def _requeue(skus) -> None:
     rows = []
     for sku in skus:
         failures = max(1, getattr(sku, "sync_failures", 1))
-        delay = min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** (failures - 1))
+        delay = PUSH_RETRY.backoff(failures)
         rows.append(PendingStockPush(sku_id=sku.pk, requested_at=now, due_at=now + timedelta(seconds=delay)))
     PendingStockPush.objects.bulk_create(rows, ignore_conflicts=True)
 
