@@ -1,6 +1,6 @@
 """What other apps use of orders: the services and their values. Import from here, not the modules."""
 
-from .lifecycle import CLOSED_STATUSES, OPEN_STATUSES, TRANSITIONS, can_transition
+from .lifecycle import CLOSED_STATUSES, OPEN_STATUSES, TRANSITIONS, can_transition, normalise_tiktok_status
 from .mapping import MappedItem, MappedOrder, MappingError, map_order
 from .services.actions import (
     order_approve,
@@ -27,6 +27,7 @@ __all__ = [
     "UpsertResult",
     "can_transition",
     "map_order",
+    "normalise_tiktok_status",
     "order_approve",
     "order_cancel",
     "order_hold",

@@ -8,24 +8,19 @@ A webhook for a shop we do not hold (disconnected and deleted, or never ours) is
 
 from __future__ import annotations
 
-import json
 import logging
 
 from creatorflow.inbox.facade import InboundEventData, register_handler
 
 from .models import Shop
 from .services import catalog, connect, orders
+from .webhooks import parse_exact
 
 logger = logging.getLogger(__name__)
 
 PROVIDER = "tiktok"
 ORDER_TYPES = ("1", "3", "4", "11", "12")
 PRODUCT_TYPES = ("5", "27")
-
-
-def parse_body(body: bytes) -> dict:
-    """The webhook JSON with every integer kept as its exact digits (a string)."""
-    return json.loads(body, parse_int=str)
 
 
 def _as_int(value, default: int = 0) -> int:
@@ -36,7 +31,7 @@ def _as_int(value, default: int = 0) -> int:
 
 
 def _shop_and_data(event: InboundEventData) -> tuple[Shop | None, dict]:
-    payload = parse_body(event.body)
+    payload = parse_exact(event.body)
     data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
     shop = (
         Shop.objects.select_related("account", "authorization")

@@ -60,6 +60,10 @@ def authorization_store(*, account, grant: TokenGrant) -> ShopAuthorization:
     return authorization
 
 
+def _refreshed_by_another(current: ShopAuthorization, seen_token: str | None) -> bool:
+    return seen_token is not None and current.access_token != seen_token and not needs_refresh(current)
+
+
 def authorization_refresh(
     *, authorization: ShopAuthorization, seen_token: str | None = None
 ) -> ShopAuthorization:
@@ -72,7 +76,7 @@ def authorization_refresh(
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         current = ShopAuthorization.objects.get(pk=authorization.pk)
-        if seen_token is not None and current.access_token != seen_token and not needs_refresh(current):
+        if _refreshed_by_another(current, seen_token):
             return current
         if cache.add(key, "1", LOCK_SECONDS):
             break
@@ -81,7 +85,7 @@ def authorization_refresh(
         time.sleep(0.2)
     try:
         current = ShopAuthorization.objects.get(pk=authorization.pk)
-        if seen_token is not None and current.access_token != seen_token and not needs_refresh(current):
+        if _refreshed_by_another(current, seen_token):
             return current
         grant = token_refresh(current.refresh_token)  # network, outside any transaction
         ShopAuthorization.objects.filter(pk=current.pk).update(

@@ -40,7 +40,7 @@ from inventory.services.alerts import alerts_evaluate, threshold_for
 from ..client import TikTokClient
 from ..models import CatalogLink, Shop, SyncRun
 from .catalog_docs import ProductDoc, SkuDoc, as_int, parse_product
-from .runs import run_finish, run_progress, run_start, shop_job
+from .runs import failing_run, run_finish, run_progress, run_start, shop_job
 
 logger = logging.getLogger(__name__)
 
@@ -532,12 +532,8 @@ def catalog_sync(*, shop, full: bool = False, run=None) -> SyncRun:
         filters = {}
         if not full and shop.catalog_cursor > 0:
             filters["update_time_ge"] = max(0, shop.catalog_cursor - CURSOR_OVERLAP)
-        try:
+        with failing_run(run if own_run else None):  # a caller's run is finished by the caller
             summary = _sync_pages(shop=shop, run=run, filters=filters, own_run=own_run)
-        except Exception as exc:
-            if own_run:
-                run_finish(run, error=f"{type(exc).__name__}: {exc}")
-            raise
         cursor = max(shop.catalog_cursor, summary["max_update_time"])
         now = timezone.now()
         Shop.objects.filter(pk=shop.pk).update(catalog_cursor=cursor, last_catalog_sync_at=now)

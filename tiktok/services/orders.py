@@ -18,11 +18,11 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from orders.facade import OPEN_STATUSES, MappingError, order_upsert_from_tiktok
+from orders.facade import OPEN_STATUSES, MappingError, normalise_tiktok_status, order_upsert_from_tiktok
 
 from ..client import ORDER_IDS_PER_CALL, TikTokClient
 from ..models import PendingOrderFetch, Shop, SyncRun
-from .runs import run_finish, run_progress, run_start, shop_job
+from .runs import failing_run, run_finish, run_progress, run_start, shop_job
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,6 @@ MAX_FETCH_ATTEMPTS = 5
 MAX_FETCH_BATCHES = 200  # per run; a run that leaves rows behind is followed by the sweeper
 DETAILS_LIMIT = 500
 FINAL_TIKTOK_STATUSES = ("COMPLETED", "CANCELLED")
-
-
-def tiktok_status(value) -> str:
-    """TikTok's status in one spelling (webhooks may say CANCEL for CANCELLED)."""
-    value = str(value or "").strip().upper()
-    return "CANCELLED" if value == "CANCEL" else value
 
 
 def _update_time(doc: dict) -> int:
@@ -136,11 +130,18 @@ def pending_orders_fetch(*, shop) -> dict:
     return counts
 
 
-def _upsert_counting(shop, doc: dict, counts: dict) -> None:
+def _upsert(shop, doc: dict):
+    """Upsert one TikTok document; an unreadable one is logged and skipped (None)."""
     try:
-        result = order_upsert_from_tiktok(shop=shop, payload=doc)
+        return order_upsert_from_tiktok(shop=shop, payload=doc)
     except MappingError as exc:
         logger.warning("tiktok: order %s of shop %s is unreadable: %s", doc.get("id"), shop.shop_id, exc)
+        return None
+
+
+def _upsert_counting(shop, doc: dict, counts: dict) -> None:
+    result = _upsert(shop, doc)
+    if result is None:
         return
     counts["fetched"] += 1
     if result.created:
@@ -208,11 +209,8 @@ def orders_poll(*, shop) -> SyncRun | None:
         else:
             since = int((timezone.now() - FIRST_POLL_LOOKBACK).timestamp())
         run = run_start(shop=shop, kind=SyncRun.Kind.ORDER_POLL)
-        try:
+        with failing_run(run):
             newest = orders_import(shop=shop, run=run, sort_field="update_time", update_time_ge=since)
-        except Exception as exc:
-            run_finish(run, error=str(exc) or type(exc).__name__)
-            raise
         advance_order_cursor(shop, newest)
         return run_finish(run, details={"update_time_ge": since, "newest": newest})
 
@@ -239,11 +237,8 @@ def orders_reconcile(*, shop) -> SyncRun | None:
         if not acquired:
             return None
         run = run_start(shop=shop, kind=SyncRun.Kind.RECONCILE)
-        try:
+        with failing_run(run):
             report = _reconcile(shop)
-        except Exception as exc:
-            run_finish(run, error=str(exc) or type(exc).__name__)
-            raise
         return run_finish(run, **report)
 
 
@@ -266,13 +261,13 @@ def _reconcile(shop) -> dict:
         chunk = ids[start : start + ORDER_IDS_PER_CALL]
         docs = {str(doc.get("id")): doc for doc in client.get_orders(chunk)}
         for order_id in chunk:
-            mine = tiktok_status(ours[order_id])
+            mine = normalise_tiktok_status(ours[order_id])
             doc = docs.get(order_id)
             if doc is None:
                 details.append({"order_id": order_id, "ours": mine, "theirs": None, "fixed": False,
                                 "missing": True})  # fmt: skip
                 continue
-            theirs = tiktok_status(doc.get("status"))
+            theirs = normalise_tiktok_status(str(doc.get("status") or ""))
             if mine == theirs:
                 continue
             mismatched += 1
@@ -290,9 +285,9 @@ def _reconcile(shop) -> dict:
 
 
 def _reconcile_one(shop, doc: dict, theirs: str) -> bool:
-    try:
-        result = order_upsert_from_tiktok(shop=shop, payload=doc)
-    except MappingError as exc:
-        logger.warning("tiktok: order %s of shop %s is unreadable: %s", doc.get("id"), shop.shop_id, exc)
-        return False
-    return result.changed and tiktok_status(result.order.tiktok_status) == theirs
+    result = _upsert(shop, doc)
+    return (
+        result is not None
+        and result.changed
+        and normalise_tiktok_status(result.order.tiktok_status) == theirs
+    )

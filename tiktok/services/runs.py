@@ -57,6 +57,22 @@ def run_finish(run: SyncRun, *, error: str = "", **counters) -> SyncRun:
     return run
 
 
+def error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+@contextmanager
+def failing_run(run: SyncRun | None) -> Iterator[SyncRun | None]:
+    """If the block raises, mark `run` failed with the error, then re-raise (the task retries).
+    `None` (a run someone else owns and finishes) passes the error through untouched."""
+    try:
+        yield run
+    except Exception as exc:
+        if run is not None:
+            run_finish(run, error=error_text(exc))
+        raise
+
+
 def api_calls_prune(*, older_than: timedelta = API_CALL_RETENTION) -> int:
     deleted, _ = ApiCall.objects.filter(created_at__lt=timezone.now() - older_than).delete()
     return deleted

@@ -76,10 +76,7 @@ def _run_sync(*, shop, run, steps) -> None:
 
 
 def _short(exc: Exception) -> str:
-    if isinstance(exc, NotImplementedError):
-        text = "this part of the sync is not available yet"
-    else:
-        text = getattr(exc, "message", "") or str(exc) or type(exc).__name__
+    text = getattr(exc, "message", "") or str(exc) or type(exc).__name__
     return f"Sync failed: {text}"[:STATUS_MESSAGE_LIMIT]
 
 

@@ -21,7 +21,7 @@ from inventory.models import Product
 from ..client import TikTokClient
 from ..models import CatalogLink, SyncRun, Video, VideoProduct, VideoSnapshot
 from ..wire import TikTokError
-from .runs import run_finish, run_start, shop_job
+from .runs import failing_run, run_finish, run_start, shop_job
 
 logger = logging.getLogger(__name__)
 
@@ -208,15 +208,12 @@ def videos_poll(*, shop) -> SyncRun:
                 shop=shop, kind=SyncRun.Kind.VIDEOS, status=SyncRun.Status.RUNNING
             ).first()
         run = run_start(shop=shop, kind=SyncRun.Kind.VIDEOS)
-        try:
+        with failing_run(run):
             now = timezone.now()
             client = TikTokClient(shop=shop)
             docs = _fetch(client, now.date())
             engagement = _engagement(client, docs, now)
             created, updated = _store(shop, docs, engagement, now)
-        except Exception as exc:
-            run_finish(run, error=f"{type(exc).__name__}: {exc}")
-            raise
         return run_finish(
             run, total=len(docs), done=len(docs), created=created, updated=updated,
             details={"engagement_fetched": len(engagement)},
