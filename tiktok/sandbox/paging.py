@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 
 from .records import SandboxError
@@ -55,13 +56,19 @@ def keyset_page(rows: list, *, key, size: int, token: str, descending: bool = Fa
     def sort_key(row):
         return (key(row), int(row.id))
 
-    ordered = sorted(rows, key=sort_key, reverse=descending)
+    ordered = sorted(rows, key=sort_key)  # ascending; a token's position is then found by bisection
+    mark = None
     if token:
         position = decode_token(token, **scope)
         mark = (position["key"], int(position["id"]))
-        ordered = [r for r in ordered if (sort_key(r) < mark if descending else sort_key(r) > mark)]
-    page = ordered[:size]
-    if len(ordered) > size:
+    if descending:
+        end = bisect.bisect_left(ordered, mark, key=sort_key) if mark is not None else len(ordered)
+        following = ordered[max(0, end - size - 1) : end][::-1]
+    else:
+        start = bisect.bisect_right(ordered, mark, key=sort_key) if mark is not None else 0
+        following = ordered[start : start + size + 1]
+    page = following[:size]
+    if len(following) > size:
         last = page[-1]
         return page, encode_token({**scope, "key": key(last), "id": last.id})
     return page, ""
