@@ -310,6 +310,11 @@ STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe
 EASYPOST_API_BASE_URL = env.str("EASYPOST_API_BASE_URL", default="https://api.easypost.com/v2")
 EASYPOST_WEBHOOK_SECRET = env.str("EASYPOST_WEBHOOK_SECRET", default="")
 SHIPPO_API_BASE_URL = env.str("SHIPPO_API_BASE_URL", default="https://api.goshippo.com")
+SHIPPING_CARRIER_TIMEOUT = env.float("SHIPPING_CARRIER_TIMEOUT", default=10.0)
+# The built-in sandbox carrier posts its signed tracking webhooks here ("" = store them directly).
+SHIPPING_SANDBOX_WEBHOOK_URL = env.str("SHIPPING_SANDBOX_WEBHOOK_URL", default="")
+# Seconds of real time per sandbox tracking step (pre_transit -> in_transit -> out_for_delivery -> delivered).
+SHIPPING_SANDBOX_STEP_SECONDS = env.int("SHIPPING_SANDBOX_STEP_SECONDS", default=120)
 
 # --- logging / sentry ---------------------------------------------------------------------------
 LOGGING = {
