@@ -14,7 +14,11 @@ from django.conf import settings
 
 from creatorflow.core.testing_celery import celery_eager, celery_worker, unreachable_broker  # noqa: F401
 
-pytest_plugins = ["tiktok.sandbox.pytest_fixtures"]
+pytest_plugins = [
+    "tiktok.sandbox.pytest_fixtures",
+    "shipping.standins.easypost_fixtures",
+    "shipping.standins.shippo_fixtures",
+]
 
 REQUIRE_SERVICES = os.environ.get("CF_REQUIRE_SERVICES") == "1"
 

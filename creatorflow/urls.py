@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from shipping.webhooks import EasyPostWebhookView, SandboxCarrierWebhookView, ShippoWebhookView
 from tiktok.webhooks import TikTokWebhookView
 
 urlpatterns = [
@@ -19,6 +20,10 @@ urlpatterns = [
     path("inventory/", include("inventory.purchasing_urls")),
     path("inventory/", include("inventory.urls")),
     path("webhooks/tiktok/", TikTokWebhookView.as_view(), name="tiktok-webhook"),
+    path("webhooks/carriers/easypost/", EasyPostWebhookView.as_view(), name="easypost-webhook"),
+    path("webhooks/carriers/shippo/", ShippoWebhookView.as_view(), name="shippo-webhook"),
+    path("webhooks/carriers/sandbox/", SandboxCarrierWebhookView.as_view(), name="sandbox-carrier-webhook"),
+    path("shipping/", include("shipping.urls")),
     path("tiktok/", include("tiktok.urls")),
     path("", include("creatorflow.health.urls")),
     path("", include("creatorflow.core.urls")),

@@ -106,7 +106,8 @@ class PackagePreset(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "name"], name="shipping_preset_name_unique"),
             models.CheckConstraint(
-                condition=Q(length_mm__gt=0, width_mm__gt=0, height_mm__gt=0), name="shipping_preset_dims_gt_0"
+                condition=Q(length_mm__gt=0, width_mm__gt=0, height_mm__gt=0),
+                name="shipping_preset_dims_gt_0",
             ),
         ]
 
@@ -168,7 +169,9 @@ class Shipment(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["order"], condition=LIVE_SHIPMENT, name="shipping_one_live_per_order"),
+            models.UniqueConstraint(
+                fields=["order"], condition=LIVE_SHIPMENT, name="shipping_one_live_per_order"
+            ),
         ]
         indexes = [
             models.Index(fields=["account", "status", "-created_at"], name="ship_acct_status_idx"),
@@ -189,7 +192,9 @@ class AttemptState(models.TextChoices):
 class LabelAttempt(models.Model):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="attempts")
     idempotency_key = models.CharField(max_length=64, unique=True)
-    carrier_account = models.ForeignKey(CarrierAccount, on_delete=models.SET_NULL, null=True, related_name="+")
+    carrier_account = models.ForeignKey(
+        CarrierAccount, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     carrier = models.CharField(max_length=40, blank=True)
     service = models.CharField(max_length=80, blank=True)
     rate_id = models.CharField(max_length=100, blank=True)

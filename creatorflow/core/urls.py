@@ -9,7 +9,6 @@ urlpatterns = [
     path("dashboard/health/", views.health_panel, name="health-panel"),
     path("settings/", views.settings_page, name="settings"),
     # Placeholders until each section's app routes its own path (listed before this include).
-    path("shipping/", views.section, {"section": "shipping"}, name="shipping"),
     path("content/", views.section, {"section": "content"}, name="content"),
     path("analytics/", views.section, {"section": "analytics"}, name="analytics"),
 ]

@@ -33,6 +33,7 @@ class InboundEventData:
     headers: dict = field(default_factory=dict)
     received_at: datetime | None = None
     attempts: int = 0
+    source: str = ""  # the provider-side owner the endpoint recorded (ParsedWebhook.source)
 
     def json(self):
         """The body parsed as JSON. Handlers that need big integer ids as strings parse `body` themselves."""

@@ -279,6 +279,7 @@ def _as_data(event: InboundEvent) -> InboundEventData:
         headers=dict(event.headers or {}),
         received_at=event.received_at,
         attempts=event.attempts,
+        source=event.source,
     )
 
 

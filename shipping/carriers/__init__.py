@@ -52,5 +52,7 @@ def carrier_for(carrier_account) -> Carrier:
     if provider == "shippo":
         from .shippo import ShippoCarrier
 
-        return ShippoCarrier(api_key=carrier_account.api_key, base_url=settings.SHIPPO_API_BASE_URL, timeout=timeout)
+        return ShippoCarrier(
+            api_key=carrier_account.api_key, base_url=settings.SHIPPO_API_BASE_URL, timeout=timeout
+        )
     raise CarrierError(f"unknown carrier provider {provider!r}")

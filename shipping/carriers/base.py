@@ -136,7 +136,9 @@ class BuyRequest:
 class Carrier(Protocol):
     provider: str
 
-    def rates(self, *, from_address: Address, to_address: Address, parcel: Parcel, reference: str) -> list[Rate]:
+    def rates(
+        self, *, from_address: Address, to_address: Address, parcel: Parcel, reference: str
+    ) -> list[Rate]:
         """Every rate the account can buy for this parcel (possibly several carriers)."""
 
     def buy(self, request: BuyRequest) -> Label:

@@ -1,0 +1,1 @@
+"""pytest fixture `easypost_standin` (filled in by the easypost work)."""

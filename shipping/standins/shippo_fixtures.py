@@ -1,0 +1,1 @@
+"""pytest fixture `shippo_standin` (filled in by the shippo work)."""
