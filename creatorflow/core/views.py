@@ -13,14 +13,6 @@ from notifications.facade import latest_notifications
 # Sections whose own app has not taken over its URL yet: what the page will show, and the one
 # thing the creator can do now. Each app replaces its entry by routing its own path first.
 SECTIONS = {
-    "shipping": {
-        "title": "Shipping",
-        "empty_title": "No shipments yet",
-        "text": "Add a carrier account (EasyPost or Shippo) to buy labels at the best rate, print "
-        "packing slips and pick lists, and track every parcel.",
-        "action_url": "",
-        "action_label": "",
-    },
     "content": {
         "title": "Content",
         "empty_title": "No videos tracked yet",
