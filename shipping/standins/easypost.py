@@ -176,7 +176,7 @@ class EasyPostStandIn:
         self._server = _Server(("127.0.0.1", self.port), self)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="easypost-standin", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="easypost-standin", daemon=True
         )
         self._thread.start()
         return self
