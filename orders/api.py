@@ -48,7 +48,7 @@ def _orders(account) -> QuerySet[Order]:
     return (
         Order.objects.filter(account=account)
         .select_related("shop")
-        .prefetch_related(Prefetch("items", queryset=items))
+        .prefetch_related(Prefetch("items", queryset=items), "shipments")
     )
 
 
@@ -64,9 +64,9 @@ def _require_change_role(request) -> None:
         raise PermissionDenied("Your role may view orders but not act on them.")
 
 
-def _respond(order: Order) -> Response:
+def _respond(order: Order, request=None) -> Response:
     """The order as the contract shows it, read again after the change."""
-    return Response(s.order_body(_orders(order.account_id).get(pk=order.pk)))
+    return Response(s.order_body(_orders(order.account_id).get(pk=order.pk), request))
 
 
 @extend_schema(
@@ -105,7 +105,7 @@ def order_list(request):
         ids = ordered.values_list("pk", flat=True)[offset : offset + s.PAGE_SIZE]
         rows = list(_orders(request.account).filter(pk__in=list(ids)).order_by(*PRIORITY_ORDER))
     body = {
-        "orders": [s.order_body(order) for order in rows],
+        "orders": [s.order_body(order, request) for order in rows],
         "pagination": {"page": page, "limit": s.PAGE_SIZE, "total": total},
     }
     return Response(body)
@@ -121,7 +121,7 @@ def order_list(request):
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, HasAccount])
 def order_detail(request, order_id):
-    return Response(s.order_body(_order_or_404(request, order_id)))
+    return Response(s.order_body(_order_or_404(request, order_id), request))
 
 
 @extend_schema(
@@ -139,7 +139,7 @@ def order_approve_view(request, order_id):
     order = _order_or_404(request, order_id)
     _require_change_role(request)
     order_approve(order=order, actor=request.user)
-    return _respond(order)
+    return _respond(order, request)
 
 
 @extend_schema(
@@ -159,7 +159,7 @@ def order_hold_view(request, order_id):
     body = s.HoldRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     order_hold(order=order, actor=request.user, reason=body.validated_data["reason"])
-    return _respond(order)
+    return _respond(order, request)
 
 
 @extend_schema(
@@ -179,7 +179,7 @@ def order_cancel_view(request, order_id):
     body = s.CancelRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     order_cancel(order=order, actor=request.user, reason=body.validated_data.get("reason", ""))
-    return _respond(order)
+    return _respond(order, request)
 
 
 @extend_schema(
@@ -197,4 +197,4 @@ def order_rerun_rules_view(request, order_id):
     order = _order_or_404(request, order_id)
     _require_change_role(request)
     rules_rerun(orders=[order], actor=request.user)
-    return _respond(order)
+    return _respond(order, request)

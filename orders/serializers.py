@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from creatorflow.core.api import MAX_PAGE
 from inventory.serializers import ErrorSerializer  # noqa: F401  (one error shape for the whole API)
+from shipping.facade import shipment_for_order
 
 from .models import OrderStatus, PriorityLevel
 
@@ -128,8 +129,25 @@ def _item_name(item) -> str:
     return f"{item.product_name} {variant}".strip() or item.seller_sku or item.tiktok_sku_id
 
 
-def order_body(order) -> dict:
-    """The contract's order shape. `order` comes with `shop` selected and `items__sku` prefetched."""
+def shipment_body(order, request=None) -> dict | None:
+    info = shipment_for_order(order)
+    if info is None:
+        return None
+    label_url = info.label_url
+    if label_url and request is not None:
+        label_url = request.build_absolute_uri(label_url)
+    return {
+        "carrier": info.carrier,
+        "service": info.service,
+        "tracking_number": info.tracking_number,
+        "label_url": label_url or None,
+        "status": info.status,
+    }
+
+
+def order_body(order, request=None) -> dict:
+    """The contract's order shape. `order` comes with `shop` selected and `items__sku` and
+    `shipments` prefetched; with `request`, the label URL is absolute."""
     data = {
         "id": order.pk,
         "tiktok_order_id": order.tiktok_order_id,
@@ -152,7 +170,7 @@ def order_body(order) -> dict:
             for item in order.items.all()
         ],
         "total": {"amount": order.total, "currency": order.currency},
-        "shipment": None,  # the shipping issue adds labels and tracking
+        "shipment": shipment_body(order, request),
         "created_at": order.created_at,
         "updated_at": order.updated_at,
     }

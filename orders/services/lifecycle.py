@@ -17,7 +17,7 @@ from django.utils import timezone
 from creatorflow.core.errors import Conflict
 
 from ..lifecycle import TRANSITIONS
-from ..models import Order, OrderEvent
+from ..models import Order, OrderEvent, OrderStatus
 
 
 class InvalidTransition(Conflict):
@@ -141,4 +141,9 @@ def _move(order, *, current: str, to: str, actor, reason: str, data: dict | None
     order_event(
         order=order, type="status", actor=actor, message=reason, data=data, from_status=current, to_status=to
     )
+    if to == OrderStatus.READY and order.auto_ship:
+        # The next pipeline step, queued in this same transaction (outbox): buy the label.
+        from shipping.facade import shipment_request
+
+        shipment_request(order_id=order.pk, account_id=order.account_id)
     return order
