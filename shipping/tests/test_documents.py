@@ -140,6 +140,14 @@ def test_a_long_buyer_message_is_never_cut_off():
     assert "word0" in words and "word899" in words and "THE-END" in words
 
 
+def test_markup_like_text_is_printed_as_written():
+    # Shop and buyers type what they like; none of it may be read as markup or break the PDF.
+    pdf = packing_slip_pdf(slip(shop_name="Tom & Jo's <Shop>", buyer_message="2 < 3 & <b>thanks</b>"))
+
+    text = all_text(pdf)
+    assert "Tom & Jo's <Shop>" in text and "2 < 3 & <b>thanks</b>" in text
+
+
 def decode_code128(content: bytes) -> str:
     """Read back the Code128 barcode drawn on a page: its bars are filled rectangles; their widths
     and the gaps between them, in modules, spell the symbols (reportlab's pattern table: capitals
