@@ -141,12 +141,16 @@ def _settings_context(request, *, profile_form: ShippingProfileForm | None = Non
         profile_form = ShippingProfileForm(
             profile=profile, warehouses=selectors.warehouses_for_account(account=account)
         )
+    can_edit = request.membership.has_role(EDIT_ROLE)
+    if not can_edit:
+        for field in profile_form.fields.values():
+            field.disabled = True
     return {
         "carrier_rows": _carrier_rows(request),
         "profile": profile,
         "profile_form": profile_form,
         "presets": list(selectors.package_presets_for_account(account=account)),
-        "can_edit": request.membership.has_role(EDIT_ROLE),
+        "can_edit": can_edit,
         "can_manage_carriers": request.membership.has_role(CARRIER_ROLE),
         "easypost_webhook_url": request.build_absolute_uri(reverse("easypost-webhook")),
     }

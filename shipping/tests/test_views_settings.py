@@ -1,6 +1,8 @@
 """The shipping settings page: carrier accounts (keys kept secret and encrypted, test connection),
 the shipping profile with its ship-from warehouse, package presets; roles and tenancy."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -442,7 +444,11 @@ def test_viewers_read_the_page_but_every_post_is_403(viewer, owner):
         account=owner.account, actor=None, name="Box", length_mm=1, width_mm=1, height_mm=1
     )
     client = client_for(viewer)
-    assert client.get("/shipping/settings/").status_code == 200
+    page = client.get("/shipping/settings/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Save shipping settings" not in html and "Test connection" not in html
+    assert re.search(r'<select name="label_format"[^>]*disabled', html)
     posts = [
         ("/shipping/settings/carriers/new/", carrier_form(provider="sandbox")),
         (f"/shipping/settings/carriers/{carrier_account.pk}/edit/", carrier_form(provider="sandbox")),
