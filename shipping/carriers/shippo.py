@@ -118,11 +118,8 @@ class ShippoCarrier:
     def buy(self, request: BuyRequest) -> Label:
         """Buy synchronously (`async: false`); a `QUEUED` answer is polled until the timeout runs out,
         after which the outcome is unknown (CarrierTimeout) and `find_label` reconciles it."""
-        file_type = (
-            components.LabelFileTypeEnum.ZPLII
-            if request.label_format == "zpl"
-            else (components.LabelFileTypeEnum.PDF_4X6)
-        )
+        file_types = components.LabelFileTypeEnum
+        file_type = file_types.ZPLII if request.label_format == "zpl" else file_types.PDF_4X6
         transaction = self._call(
             "buy the label",
             self._sdk.transactions.create,
