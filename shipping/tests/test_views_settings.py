@@ -503,3 +503,25 @@ def test_service_update_refuses_unknown_fields(owner):
     carrier_account = sandbox_of(owner.account)
     with pytest.raises(TypeError):
         carrier_account_update(carrier_account=carrier_account, actor=None, account=None)
+
+
+def test_test_connection_reaches_easypost_through_its_sdk(owner, easypost_standin):
+    # given one account with the right key and one with a revoked key, both against the stand-in
+    good = carrier_account_create(
+        account=owner.account, actor=None, provider="easypost", name="Good", api_key=easypost_standin.api_key
+    )
+    revoked = carrier_account_create(
+        account=owner.account, actor=None, provider="easypost", name="Revoked", api_key="EZTKrevoked"
+    )
+    client = client_for(owner)
+
+    # when both are tested
+    ok_html = client.post(f"/shipping/settings/carriers/{good.pk}/test/", headers=HTMX).content.decode()
+    bad = client.post(f"/shipping/settings/carriers/{revoked.pk}/test/", headers=HTMX)
+
+    # then the good key names the EasyPost account, the revoked one explains itself on the page
+    assert "Connected to EasyPost as Stand-in Shipper" in ok_html
+    assert bad.status_code == 200 and "Failed" in bad.content.decode()
+    revoked.refresh_from_db()
+    assert revoked.last_test_ok is False and revoked.last_test_message
+    assert revoked.last_test_message in bad.content.decode()
