@@ -246,20 +246,30 @@ def check_tiktok() -> dict:
     }
 
 
+_CIRCUIT_RANK = {"closed": 0, "half_open": 1, "open": 2}
+
+
 def check_carriers() -> dict:
-    """Circuit state of every carrier breaker in use ("carrier:<name>"); degraded if any is not closed."""
+    """Circuit state per carrier provider ("carrier:<provider>[:<carrier account>]" breakers; the
+    worst account's state is the provider's, so the public endpoint names no account); degraded if
+    any is not closed. `open_accounts` counts the carrier accounts whose circuit is not closed."""
     try:
-        circuits = {
-            name.removeprefix(CARRIER_PREFIX): str(get_breaker(name).state())
-            for name in known_breakers()
-            if name.startswith(CARRIER_PREFIX)
-        }
+        circuits: dict[str, str] = {}
+        open_accounts = 0
+        for name in known_breakers():
+            if not name.startswith(CARRIER_PREFIX):
+                continue
+            provider = name.removeprefix(CARRIER_PREFIX).split(":", 1)[0]
+            state = str(get_breaker(name).state())
+            open_accounts += state != "closed"
+            if _CIRCUIT_RANK.get(state, 0) >= _CIRCUIT_RANK.get(circuits.get(provider, "closed"), 0):
+                circuits[provider] = state
     except Exception as exc:
         result = _failure(exc)
         result["circuits"] = {}
         return result
     worst = max((_circuit_status(s) for s in circuits.values()), key=_RANK.__getitem__, default=HEALTHY)
-    return {"status": worst, "circuits": circuits}
+    return {"status": worst, "circuits": circuits, "open_accounts": open_accounts}
 
 
 # --- webhooks -------------------------------------------------------------------------------------

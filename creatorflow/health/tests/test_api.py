@@ -154,6 +154,24 @@ def test_carrier_circuits_are_listed_and_an_open_one_degrades(client):
     assert carriers["status"] == "degraded"
 
 
+def test_carrier_account_circuits_show_per_provider_without_naming_accounts(client):
+    # given two carrier accounts of one provider, one of them failing
+    provider = f"prov{uuid.uuid4().hex[:6]}"
+    ok_account, failing_account = uuid.uuid4(), uuid.uuid4()
+    get_breaker(f"carrier:{provider}:{ok_account}").record_success()
+    for _ in range(3):
+        get_breaker(f"carrier:{provider}:{failing_account}").record_failure()
+
+    # when
+    carriers = client.get("/api/health/").json()["checks"]["carriers"]
+
+    # then the provider shows its worst account's state, and no account id is published
+    assert carriers["circuits"][provider] == "open"
+    assert carriers["open_accounts"] >= 1
+    assert str(failing_account) not in str(carriers) and str(ok_account) not in str(carriers)
+    assert carriers["status"] == "degraded"
+
+
 def test_a_stale_health_record_means_beat_or_the_worker_stopped(client):
     # given the latest record is ten minutes old
     HealthCheckRecordFactory(created_at=timezone.now() - timedelta(minutes=10))
