@@ -25,6 +25,8 @@ run: export TIKTOK_SERVICE_ID ?= sandbox-service
 run: export TIKTOK_API_BASE_URL ?= http://127.0.0.1:8765
 run: export TIKTOK_AUTH_BASE_URL ?= http://127.0.0.1:8765
 run: export TIKTOK_AUTHORIZE_URL ?= http://127.0.0.1:8765/open/authorize
+# The built-in sandbox carrier sends its signed tracking webhooks to our own endpoint.
+run: export SHIPPING_SANDBOX_WEBHOOK_URL ?= http://127.0.0.1:8000/webhooks/carriers/sandbox/
 run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput

@@ -22,6 +22,7 @@ class Command(BaseCommand):
         from inventory.demo import load_demo_inventory
         from notifications.facade import notify
         from orders.demo import load_demo_orders
+        from shipping.demo import load_demo_shipping
         from tiktok.demo import connect_demo_shop
 
         with transaction.atomic():
@@ -40,6 +41,7 @@ class Command(BaseCommand):
             inventory = load_demo_inventory(account=account, actor=user)
             orders = load_demo_orders(account=account, actor=user)
             shop = connect_demo_shop(account=account)
+            shipping = load_demo_shipping(account=account)
             if not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
                 User.objects.create_superuser(email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD)
         self.stdout.write("")
@@ -56,4 +58,6 @@ class Command(BaseCommand):
             )
         if shop is not None:
             self.stdout.write(f"  TikTok Shop: {shop.name} connected to the local sandbox")
+        if shipping["carriers"]:
+            self.stdout.write("  shipping: the sandbox carrier buys labels for new orders automatically")
         self.stdout.write("")

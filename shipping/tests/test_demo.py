@@ -1,0 +1,32 @@
+"""The demo ships with the built-in sandbox carrier: new orders get labels on their own."""
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Account
+from orders.models import Order, OrderStatus
+from shipping.models import CarrierAccount, PackagePreset, ShippingProfile
+from shipping.services.purchase import shipment_purchase
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_a_sandbox_carrier_and_a_new_ready_order_is_bought_automatically():
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    account = Account.objects.get(name__contains="demo")
+
+    carrier = CarrierAccount.objects.get(account=account)
+    assert carrier.provider == "sandbox" and carrier.enabled
+    profile = ShippingProfile.objects.get(account=account)
+    assert profile.ship_from is not None and profile.ship_from.postal_code
+    assert PackagePreset.objects.filter(account=account).count() == 4
+    # the seeded orders wait for a person; an order that becomes ready now ships by itself
+    seeded = Order.objects.filter(account=account, status=OrderStatus.READY).first()
+    assert seeded is not None and not seeded.auto_ship
+    seeded.auto_ship = True
+    seeded.save(update_fields=["auto_ship"])
+    result = shipment_purchase(order_id=seeded.pk)
+    assert result.ok, result.error
+    seeded.refresh_from_db()
+    assert seeded.status == OrderStatus.LABEL_PURCHASED
