@@ -102,17 +102,19 @@ def recipient_address(order) -> Address:
     )
 
 
-def ship_from_warehouse(account) -> Warehouse | None:
-    profile = ShippingProfile.objects.filter(account=account).select_related("ship_from").first()
+def ship_from_warehouse(account, *, profile=None) -> Warehouse | None:
+    """The profile's ship-from warehouse, else the account's default (or first) warehouse."""
+    if profile is None:
+        profile = ShippingProfile.objects.filter(account=account).first()
     if profile and profile.ship_from_id:
-        return profile.ship_from
+        return Warehouse.objects.filter(pk=profile.ship_from_id).first()
     return Warehouse.objects.filter(account=account).order_by("-is_default", "name").first()
 
 
-def warehouse_address(warehouse: Warehouse) -> Address:
+def warehouse_address(warehouse: Warehouse, *, company: str = "") -> Address:
     return Address(
         name=warehouse.contact_name or warehouse.name,
-        company=str(warehouse.account.name)[:100] if warehouse.account_id else "",
+        company=company[:100],
         street1=warehouse.address_line1,
         street2=warehouse.address_line2,
         city=warehouse.city,
@@ -172,17 +174,19 @@ def _at_least_an_ounce(parcel: Parcel) -> Parcel:
     return Parcel(parcel.length_mm, parcel.width_mm, parcel.height_mm, MIN_WEIGHT_GRAMS)
 
 
-def shipment_inputs(order) -> ShipmentInputs:
+def shipment_inputs(order, *, profile=None) -> ShipmentInputs:
+    """`profile`: the account's ShippingProfile when the caller has it (None: read it here)."""
     problems: list[str] = []
-    warehouse = ship_from_warehouse(order.account)
-    from_address = warehouse_address(warehouse) if warehouse else None
+    warehouse = ship_from_warehouse(order.account, profile=profile)
+    from_address = warehouse_address(warehouse, company=order.account.name) if warehouse else None
     if from_address is None:
         problems.append("No ship-from address: add a warehouse with its address in Shipping settings.")
     else:
         problems += address_problems(from_address, who="The ship-from")
     to_address = recipient_address(order)
     problems += address_problems(to_address, who="The buyer's")
-    if not order.items.exists():
+    items = list(order.items.select_related("sku"))
+    if not items:
         problems.append("The order has no items to ship.")
-    parcel, preset = parcel_for(order)
+    parcel, preset = parcel_for(order, items=items)
     return ShipmentInputs(from_address, to_address, parcel, preset, tuple(problems))

@@ -112,7 +112,6 @@ def _claim(order: Order, *, now) -> Shipment | None:
     ).update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
     if not claimed:
         return None
-    shipment.refresh_from_db()
     return shipment
 
 
@@ -312,21 +311,19 @@ def shipment_purchase(*, order_id, actor=None) -> PurchaseResult:
             done = _reconcile(shipment, label_format=label_format, actor=actor)
             if done is not None:
                 return done
-        inputs = shipment_inputs(order)
+        inputs = shipment_inputs(order, profile=profile)
         if inputs.problems:
             return _fail(shipment=shipment, order=order, errors=list(inputs.problems), actor=actor)
-        Shipment.objects.filter(pk=shipment.pk).update(
-            from_address=inputs.from_address.as_dict(),
-            to_address=inputs.to_address.as_dict(),
-            parcel={
-                "length_mm": inputs.parcel.length_mm,
-                "width_mm": inputs.parcel.width_mm,
-                "height_mm": inputs.parcel.height_mm,
-                "weight_grams": inputs.parcel.weight_grams,
-            },
-            label_format=label_format,
-        )
-        shipment.refresh_from_db()
+        shipment.from_address = inputs.from_address.as_dict()
+        shipment.to_address = inputs.to_address.as_dict()
+        shipment.parcel = {
+            "length_mm": inputs.parcel.length_mm,
+            "width_mm": inputs.parcel.width_mm,
+            "height_mm": inputs.parcel.height_mm,
+            "weight_grams": inputs.parcel.weight_grams,
+        }
+        shipment.label_format = label_format
+        shipment.save(update_fields=["from_address", "to_address", "parcel", "label_format", "updated_at"])
         errors: list[str] = []
         candidates = _rates(accounts, inputs=inputs, reference=str(order.pk), errors=errors)
         ranked, _note = rank(candidates, policy=policy, order=order, now=now)
