@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from .models import LabelFormat, Provider, RatePolicy
-from .services.settings import KEYED_PROVIDERS
+from .services.settings import ADDRESS_FIELDS, KEYED_PROVIDERS
 
 KEY_SET_MARK = "•••• set"
 
@@ -98,16 +98,7 @@ class ShippingProfileForm(_Form):
     postal_code = forms.CharField(required=False, max_length=20, label="Postal code")
     country = forms.CharField(required=False, max_length=2, help_text="Two letters, e.g. US.")
 
-    ADDRESS_FIELDS = (
-        "contact_name",
-        "phone",
-        "address_line1",
-        "address_line2",
-        "city",
-        "state",
-        "postal_code",
-        "country",
-    )
+    ADDRESS_FIELDS = ADDRESS_FIELDS  # the warehouse fields the service accepts
 
     def __init__(self, *args, profile, warehouses, **kwargs):
         self.warehouses = list(warehouses)
