@@ -312,8 +312,9 @@ def shipment_purchase(*, order_id, actor=None) -> PurchaseResult:
             if done is not None:
                 return done
         inputs = shipment_inputs(order, profile=profile)
-        if inputs.problems:
-            return _fail(shipment=shipment, order=order, errors=list(inputs.problems), actor=actor)
+        problems = list(inputs.problems) or _verification_problems(accounts, inputs.to_address, profile)
+        if problems:
+            return _fail(shipment=shipment, order=order, errors=problems, actor=actor)
         shipment.from_address = inputs.from_address.as_dict()
         shipment.to_address = inputs.to_address.as_dict()
         shipment.parcel = {
@@ -348,6 +349,25 @@ def shipment_purchase(*, order_id, actor=None) -> PurchaseResult:
         )
     finally:
         _release(shipment)
+
+
+def _verification_problems(accounts, address, profile) -> list[str]:
+    """EasyPost's own verification of the buyer's address, when the account has EasyPost and the
+    profile asks for it. A verification that cannot run (EasyPost down) does not hold the order:
+    the carriers still check the address when they sell the label."""
+    if profile is not None and not profile.verify_addresses:
+        return []
+    easypost = next((ca for ca in accounts if ca.provider == "easypost"), None)
+    if easypost is None:
+        return []
+    try:
+        check = carrier_for(easypost).verify_address(address)
+    except CarrierError as exc:
+        logger.info("shipping: address verification skipped: %s", exc.message)
+        return []
+    if check.ok:
+        return []
+    return [f"EasyPost could not verify the buyer's address: {'; '.join(check.problems)}"]
 
 
 def _try_buy(shipment, ca, rate: Rate, *, inputs, label_format: str, actor) -> PurchaseResult | str:

@@ -9,7 +9,7 @@ from shipping.services.purchase import shipment_purchase
 from shipping.standins import easypost as easypost_standin_module
 from shipping.standins import shippo as shippo_standin_module
 
-from .batch_setup import ready_order, shipping_creator
+from .batch_setup import RECIPIENT, ready_order, shipping_creator
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +65,18 @@ def test_an_easypost_purchase_that_times_out_after_buying_is_found_not_bought_ag
     # and a retried purchase (a redelivered task) buys nothing more
     assert shipment_purchase(order_id=order.pk).shipment_id == shipment.pk
     assert easypost_standin.labels_bought == 1
+
+
+def test_an_address_easypost_cannot_verify_parks_the_order_before_any_label(easypost_standin):
+    _, shop, _ = shipping_creator()
+    _providers(shop, shippo=False)
+    recipient = {**RECIPIENT, "address_line1": "1 Nowhere Lane"}
+    order = ready_order(shop, recipient=recipient)
+
+    result = shipment_purchase(order_id=order.pk)
+
+    assert result.state == "failed"
+    order.refresh_from_db()
+    assert order.status == "needs_attention"
+    assert "EasyPost could not verify the buyer's address" in order.attention_reason
+    assert easypost_standin.labels_bought == 0
