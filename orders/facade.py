@@ -12,7 +12,7 @@ from .services.actions import (
     orders_bulk,
 )
 from .services.intake import UpsertResult, order_upsert_from_tiktok
-from .services.lifecycle import InvalidTransition, order_transition
+from .services.lifecycle import InvalidTransition, is_person, order_transition
 from .services.routing import BACKORDER_OPTIONS
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "MappingError",
     "UpsertResult",
     "can_transition",
+    "is_person",
     "map_order",
     "normalise_tiktok_status",
     "order_approve",

@@ -17,9 +17,7 @@ from django.db import transaction
 
 from creatorflow.outbox.facade import outbox_enqueue
 
-from .models import CarrierAccount, Shipment, ShipmentStatus
-
-LIVE_EXCLUDED = frozenset({ShipmentStatus.VOIDED, ShipmentStatus.FAILED})
+from .models import ENDED_SHIPMENT_STATUSES, CarrierAccount, Shipment, ShipmentStatus
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ def label_url(shipment_id) -> str:
 
 
 def shipment_for_order(order) -> ShipmentInfo | None:
-    live = [s for s in order.shipments.all() if s.status not in LIVE_EXCLUDED]
+    live = [s for s in order.shipments.all() if s.status not in ENDED_SHIPMENT_STATUSES]
     if not live:
         return None
     s = live[0]

@@ -132,7 +132,9 @@ class ShipmentStatus(models.TextChoices):
     VOIDED = "voided", "Voided"
 
 
-LIVE_SHIPMENT = ~Q(status__in=[ShipmentStatus.VOIDED, ShipmentStatus.FAILED])
+# A voided or failed shipment no longer holds the order: it may get a new one.
+ENDED_SHIPMENT_STATUSES = (ShipmentStatus.VOIDED, ShipmentStatus.FAILED)
+LIVE_SHIPMENT = ~Q(status__in=list(ENDED_SHIPMENT_STATUSES))
 
 
 class Shipment(models.Model):

@@ -9,7 +9,8 @@
   every SHIPPING_SANDBOX_STEP_SECONDS); `sandbox_progress` (beat) sends each new status as a signed
   webhook to `/webhooks/carriers/sandbox/`, which the shipping inbox handler applies.
 - Faults for tests and demos, from the carrier account's `options`: `{"fault": "5xx" | "timeout" |
-  "timeout_after_buy" | "auth", "fault_on": ["buy", "rates", ...]}` (default: buy only).
+  "timeout_after_buy" | "auth", "fault_on": ["buy", "rates", ...]}` (default: buy only; "auth"
+  refuses every call, as bad credentials would).
   "timeout_after_buy" records the label and then reports a timeout, as a real API can.
 """
 
@@ -124,7 +125,8 @@ class SandboxCarrier:
 
     def _fault(self, operation: str) -> None:
         fault = self.options.get("fault") or ""
-        if not fault or operation not in self.options.get("fault_on", ["buy"]):
+        # Refused credentials refuse every call; the other faults hit the operations in `fault_on`.
+        if not fault or (fault != "auth" and operation not in self.options.get("fault_on", ["buy"])):
             return
         if fault == "5xx":
             raise CarrierError(
@@ -245,8 +247,6 @@ class SandboxCarrier:
 
     def test_connection(self) -> str:
         self._fault("test")
-        if self.options.get("fault") == "auth":
-            self._fault("buy")
         return "Sandbox carrier ready: " + ", ".join(f"{s.carrier} {s.name}" for s in SERVICES)
 
 

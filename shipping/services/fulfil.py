@@ -21,7 +21,7 @@ from tiktok.facade import tiktok_mark_shipped
 
 from ..carriers import carrier_for
 from ..carriers.base import CarrierError
-from ..models import LIVE_SHIPMENT, Shipment, ShipmentStatus
+from ..models import Shipment, ShipmentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,3 @@ def shipment_void(*, shipment_id, actor=ACTOR) -> bool:
             ),
         )
     return ok
-
-
-def live_shipment_id(*, order_id):
-    return Shipment.objects.filter(LIVE_SHIPMENT, order_id=order_id).values_list("pk", flat=True).first()

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from creatorflow.outbox.facade import outbox_enqueue
 from creatorflow.resilience.circuit import get_breaker
-from orders.facade import InvalidTransition, order_transition
+from orders.facade import InvalidTransition, is_person, order_transition
 from orders.models import Order, OrderStatus
 
 from ..carriers import carrier_for
@@ -86,12 +86,6 @@ class PurchaseResult:
 
 def breaker_for(carrier_account):
     return get_breaker(f"carrier:{carrier_account.provider}:{carrier_account.pk}")
-
-
-def _is_person(actor) -> bool:
-    return (
-        actor is not None and not isinstance(actor, str) and bool(getattr(actor, "is_authenticated", False))
-    )
 
 
 def _claim(order: Order, *, now) -> Shipment | None:
@@ -200,7 +194,7 @@ def _record_bought(
                 key=f"void-shipment:{shipment.pk}",
             )
             return PurchaseResult("skipped", shipment.pk, f"The order became {order.status} while buying.")
-        if _is_person(actor) and not order.touched_by_human:
+        if is_person(actor) and not order.touched_by_human:
             Order.objects.filter(pk=order.pk).update(touched_by_human=True)
         outbox_enqueue(
             task="shipping.complete_shipment",
@@ -219,7 +213,6 @@ def _fail(*, shipment: Shipment, order: Order, errors: list[str], actor) -> Purc
             status=ShipmentStatus.FAILED, errors=errors, claimed_until=None
         )
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        locked.attention_reason = reason
         try:
             order_transition(
                 order=locked, to=OrderStatus.NEEDS_ATTENTION, actor=actor or ACTOR, reason=reason
@@ -286,7 +279,7 @@ def shipment_purchase(*, order_id, actor=None) -> PurchaseResult:
     existing = Shipment.objects.filter(LIVE_SHIPMENT, order=order).first()
     if existing is not None and existing.status in DONE_STATUSES:
         return PurchaseResult("bought", existing.pk)
-    allowed = MANUAL_STATUSES if _is_person(actor) else AUTOMATIC_STATUSES
+    allowed = MANUAL_STATUSES if is_person(actor) else AUTOMATIC_STATUSES
     if order.status not in allowed:
         return PurchaseResult("skipped", error=f"The order is {order.get_status_display().lower()}.")
     accounts = list(CarrierAccount.objects.filter(account_id=order.account_id, enabled=True))
