@@ -46,3 +46,24 @@ def scratch_database(name: str) -> Iterator[dict]:
         default["NAME"] = original_name
         server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         server.close()
+
+
+def services_ready(name: str, *, broker: str | None = None) -> bool:
+    """True when PostgreSQL (and, with `broker`, that Redis) can be used; else says why on stderr."""
+    import sys
+
+    from django.conf import settings
+
+    if not settings.USING_POSTGRES:
+        print(f"{name}: needs PostgreSQL (DATABASE_URL=postgres://...)", file=sys.stderr)
+        return False
+    if broker is None:
+        return True
+    import redis
+
+    try:
+        redis.Redis.from_url(broker).ping()
+    except redis.RedisError:
+        print(f"{name}: needs Redis at {broker}", file=sys.stderr)
+        return False
+    return True

@@ -118,21 +118,14 @@ def _wait_ready(app, worker: subprocess.Popen) -> None:
 
 
 def run() -> list[tuple[str, float, str]]:
-    from django.conf import settings
 
-    if not settings.USING_POSTGRES:
-        print("bench_batch_labels: needs PostgreSQL (DATABASE_URL=postgres://...)", file=sys.stderr)
+    from bench._scratch import scratch_database, services_ready
+
+    if not services_ready("bench_batch_labels", broker=BROKER):
         return []
     import redis
-
-    try:
-        redis.Redis.from_url(BROKER).ping()
-    except redis.RedisError:
-        print("bench_batch_labels: needs Redis at 127.0.0.1:6379", file=sys.stderr)
-        return []
     from django.db import connections
 
-    from bench._scratch import scratch_database
     from creatorflow.celery import app
 
     scratch = f"cf_bench_batch_{os.getpid()}"

@@ -123,17 +123,12 @@ def _measure(shop, created_ids: list[str]) -> tuple[list[float], int, int]:
 def run() -> list[tuple[str, float, str]]:
     from django.conf import settings
 
-    if not settings.USING_POSTGRES:
-        print("bench_pipeline: needs PostgreSQL (DATABASE_URL=postgres://...)", file=sys.stderr)
+    from bench._scratch import scratch_database, services_ready
+
+    if not services_ready("bench_pipeline", broker=BROKER):
         return []
     import redis
 
-    try:
-        redis.Redis.from_url(BROKER).ping()
-    except redis.RedisError:
-        print("bench_pipeline: needs Redis at 127.0.0.1:6379", file=sys.stderr)
-        return []
-    from bench._scratch import scratch_database
     from tiktok.sandbox.core import Sandbox
 
     redis.Redis.from_url(BROKER).flushdb()

@@ -158,19 +158,12 @@ def _wait_ready(port: int, server: subprocess.Popen) -> None:
 def run() -> list[tuple[str, float, str]]:
     from django.conf import settings
 
-    if not settings.USING_POSTGRES:
-        print("bench_webhook_ingest: needs PostgreSQL (DATABASE_URL=postgres://...)", file=sys.stderr)
+    from bench._scratch import scratch_database, services_ready
+
+    if not services_ready("bench_webhook_ingest", broker=BROKER):
         return []
     import redis
-
-    try:
-        redis.Redis.from_url(BROKER).ping()
-    except redis.RedisError:
-        print("bench_webhook_ingest: needs Redis at 127.0.0.1:6379", file=sys.stderr)
-        return []
     from cryptography.fernet import Fernet
-
-    from bench._scratch import scratch_database
 
     scratch = f"cf_bench_webhooks_{os.getpid()}"
     with scratch_database(scratch) as info:
