@@ -12,7 +12,13 @@ import os
 import pytest
 from django.conf import settings
 
-from creatorflow.core.testing_celery import celery_eager, celery_worker, unreachable_broker  # noqa: F401
+from creatorflow.core.testing_celery import (  # noqa: F401
+    celery_eager,
+    celery_worker,
+    dispatch_relay,
+    own_redis_broker,
+    unreachable_broker,
+)
 
 pytest_plugins = [
     "tiktok.sandbox.pytest_fixtures",

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "creatorflow.audit",
     "creatorflow.resilience",
     "creatorflow.health",
+    "creatorflow.relay",
     # product apps
     "accounts",
     "tiktok",
@@ -70,6 +71,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # before anything that may query: the database down is a plain 503, not a traceback per request
+    "creatorflow.core.middleware.DatabaseUnavailableMiddleware",
+    # no request waits on the broker: what needs a message is left for the relay
+    "creatorflow.core.middleware.DeferDispatchMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -218,7 +223,7 @@ USE_TZ = True
 
 # --- static / media ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))

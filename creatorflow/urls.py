@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from shipping.webhooks import EasyPostWebhookView, SandboxCarrierWebhookView, ShippoWebhookView
 from tiktok.webhooks import TikTokWebhookView
 
+handler500 = "creatorflow.core.middleware.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),

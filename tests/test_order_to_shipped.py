@@ -40,7 +40,9 @@ def _connected_shop_with_stock(sandbox, *, on_hand=10):
     return shop, sku, sku_id
 
 
-def test_a_tiktok_order_ships_with_no_human(tiktok_sandbox, webhook_server, celery_worker, settings):
+def test_a_tiktok_order_ships_with_no_human(
+    tiktok_sandbox, webhook_server, celery_worker, dispatch_relay, settings
+):
     settings.SHIPPING_SANDBOX_WEBHOOK_URL = f"{webhook_server}/webhooks/carriers/sandbox/"
     settings.SHIPPING_SANDBOX_STEP_SECONDS = 1
     shop, sku, sku_id = _connected_shop_with_stock(tiktok_sandbox)

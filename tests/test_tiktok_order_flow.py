@@ -1,7 +1,7 @@
 """The whole intake path, with nothing stood in for but TikTok itself (the sandbox):
 
 sandbox order → signed webhook over HTTP → POST /webhooks/tiktok/ (live server) → inbox row →
-real Celery worker → handler → batched fetch through the real client → order in PostgreSQL with
+the relay → real Celery worker → handler → batched fetch through the real client → order in PostgreSQL with
 its stock reserved. And the same when webhooks are lost (the poll) or delivered 50 times at once.
 """
 
@@ -45,6 +45,7 @@ def test_a_sandbox_order_arrives_by_webhook_and_its_stock_is_reserved(
     tiktok_sandbox,
     webhook_server,
     celery_worker,
+    dispatch_relay,
 ):
     shop, sku, sku_id = _shop_with_stock(tiktok_sandbox)
     tiktok_sandbox.webhook_url = f"{webhook_server}/webhooks/tiktok/"
@@ -79,6 +80,7 @@ def test_fifty_concurrent_deliveries_of_one_webhook_make_one_order_and_one_reser
     tiktok_sandbox,
     webhook_server,
     celery_worker,
+    dispatch_relay,
     settings,
 ):
     shop, sku, sku_id = _shop_with_stock(tiktok_sandbox)

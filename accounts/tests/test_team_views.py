@@ -10,6 +10,7 @@ from accounts.models import ApiToken, Invitation, Membership, Role
 from accounts.tenancy import SESSION_ACCOUNT_KEY
 from accounts.tests.factories import AccountFactory, MembershipFactory, UserFactory
 from creatorflow.core.testing import assert_other_account_gets_404, client_for
+from creatorflow.core.testing_celery import relay_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +20,7 @@ STRONG = "orchid-lantern-42-walrus"
 def _invite(client, email, role, capture):
     with capture(execute=True):
         response = client.post("/accounts/settings/invitations/", {"email": email, "role": role})
+    relay_pass()  # the request only stored the outbox row; the relay sends it (run inline here)
     link = re.search(r"https?://[^/]+(/accounts/invitations/[^/\s]+/)", mail.outbox[-1].body).group(1)
     return response, link
 

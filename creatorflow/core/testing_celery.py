@@ -62,6 +62,50 @@ def unreachable_broker():
     restore()
 
 
+@pytest.fixture
+def own_redis_broker():
+    """Celery's broker pointed at a redis-server of the test's own (see OwnRedis), and back after."""
+    from creatorflow.core.testing_servers import OwnRedis
+    from creatorflow.outbox import publishing
+
+    server = OwnRedis()
+    previous = celery_app.conf.broker_url
+    celery_app.conf.broker_url = server.url
+    publishing._drop_cached_connection()
+    try:
+        yield server
+    finally:
+        celery_app.conf.broker_url = previous
+        publishing._drop_cached_connection()
+        server.stop()
+
+
+def relay_pass(*, recover: bool = False) -> int:
+    """Send everything due, as the relay would (rows written inside a test-client request wait for
+    it, exactly as in production). Under `celery_eager` the tasks run inline, and what they enqueue
+    is sent by them directly, so one call normally runs a whole chain. Returns how many it sent."""
+    from creatorflow.relay.service import relay_pass as _relay_pass
+
+    return _relay_pass(recover=recover).sent
+
+
+@pytest.fixture
+def dispatch_relay():
+    """A real relay loop in a thread for the test (for live-server and real-worker tests)."""
+    import threading
+
+    from creatorflow.relay.service import run_relay
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_relay, kwargs={"stop": stop, "poll_seconds": 0.2, "name": "test-relay"}, daemon=True
+    )
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join(timeout=15)
+
+
 def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

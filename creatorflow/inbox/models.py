@@ -47,7 +47,15 @@ class InboundEvent(models.Model):
     processing_started_at = models.DateTimeField(null=True, blank=True)
     processing_finished_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a received or failed event is due; beat picks up overdue ones."
+        null=True, blank=True, help_text="When a received or failed event is due; the relay sends it then."
+    )
+    dispatched_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the message for the current attempt was sent; empty: not sent yet (the relay sends it).",
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Renewed while a worker processes it; stale means the worker died."
     )
 
     class Meta:
@@ -63,6 +71,17 @@ class InboundEvent(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(status__in=["received", "failed"]),
                 name="inbox_event_due_idx",
+            ),
+            # The relay: due events whose message is not sent yet, and sent ones it may find lost.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["received", "failed"], dispatched_at__isnull=True),
+                name="inbox_event_unsent_idx",
+            ),
+            models.Index(
+                fields=["dispatched_at"],
+                condition=Q(status__in=["received", "failed"], dispatched_at__isnull=False),
+                name="inbox_event_sent_idx",
             ),
             models.Index(
                 fields=["processing_started_at"],

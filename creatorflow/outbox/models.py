@@ -40,7 +40,10 @@ class OutboxMessage(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(
-        default=timezone.now, help_text="The task may not start before this (retry backoff)."
+        default=timezone.now, help_text="The task may not start before this (a delay, or retry backoff)."
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Renewed while a worker runs it; stale means the worker died."
     )
 
     class Meta:

@@ -1,14 +1,23 @@
-"""Writes for the outbox: enqueue in the caller's transaction, dispatch, run once, redispatch.
+"""Writes for the outbox: enqueue in the caller's transaction, send, run once, recover.
 
 The life of a message::
 
-    pending ──dispatch──▶ dispatched ──claim──▶ running ──▶ done
-       ▲ (broker down: stays pending,  ▲            │
-       │  beat re-sends)               └─ retry ◀───┤ (exception; after OUTBOX_RETRY.max_attempts: failed)
+    pending ──send──▶ dispatched ──claim──▶ running ──▶ done
+       ▲  (due: not_before,     │              │
+       │   backoff)             │              ├──▶ pending, due after the backoff (exception)
+       │                        │              └──▶ failed (after OUTBOX_RETRY.max_attempts)
+       ├── lost by the broker ◀─┘   (found by counting, sent again at once)
+       ├── worker died ◀──────────── running with a stale heartbeat (STALE_AFTER)
        └──────── requeue (staff) ◀── failed
 
-Every transition is one conditional UPDATE. A message delivered twice (beat re-send, redelivery
-after a lost worker) runs its task at most once at a time and never again once done.
+Every transition is one conditional UPDATE. A message delivered twice (a resend, a redelivery after
+a lost worker) runs its task at most once at a time and never again once done.
+
+Who sends: the relay (creatorflow/relay) claims due `pending` rows with FOR UPDATE SKIP LOCKED and
+publishes them; outside a web request the writer also sends its own row right after commit
+(claim-then-publish: `pending → dispatched` first, so the two never both send). A web request never
+publishes: it only wakes the relay. A retry or a delay is a row with a due time, never a message
+sleeping in a worker, so no countdown ever meets the broker's visibility timeout.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 import traceback
 import uuid
 from dataclasses import dataclass
@@ -25,14 +35,23 @@ from functools import partial
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from creatorflow.audit.facade import audit_log
+from creatorflow.resilience.heartbeat import STALE_AFTER, beating
 from creatorflow.resilience.retry import RetryPolicy
 
 from .models import CLAIMABLE_STATUSES, OutboxMessage, OutboxStatus
-from .publishing import broker_connection, publish
+from .publishing import (
+    broker_connection,
+    dispatch_deferred,
+    lost_filter,
+    notify_relay,
+    publish,
+    queue_depths,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +59,9 @@ Status = OutboxStatus
 
 OUTBOX_RETRY = RetryPolicy(max_attempts=6, base_seconds=10.0, cap_seconds=600.0)
 
-# on_commit normally sends within milliseconds; a row pending for longer missed its dispatch.
-PENDING_GRACE = timedelta(seconds=5)
-# Sent but never started: the message was lost (or the queue is very long). Sent again after this.
-DISPATCH_TIMEOUT = timedelta(minutes=15)
-# Running for longer than the task's hard time limit plus this: its worker died.
-RUNNING_MARGIN = timedelta(seconds=60)
-REDISPATCH_BATCH = 500
+SEND_BATCH = 500
+# A sent message not claimed after this long may have been lost (publishing.lost_filter decides).
+LOST_AFTER = timedelta(seconds=10)
 DONE_RETENTION = timedelta(days=14)
 
 MAX_ERROR_CHARS = 4000
@@ -67,12 +82,24 @@ class EnqueuedMessage:
 
 @dataclass(frozen=True)
 class RunResult:
-    outcome: str  # "done", "failed" (will retry), "gave_up", "skipped"
+    outcome: str  # "done", "failed" (due again later), "gave_up", "skipped"
     retry_in: float | None = None
 
 
+@dataclass(frozen=True)
+class SendResult:
+    sent: int
+    claimed: int
+    broker_down: bool = False
+
+
 def outbox_enqueue(
-    *, task: str, kwargs: dict | None = None, queue: str = "default", key: str | None = None
+    *,
+    task: str,
+    kwargs: dict | None = None,
+    queue: str = "default",
+    key: str | None = None,
+    not_before=None,
 ) -> EnqueuedMessage:
     """Record that `task(**kwargs)` must run once this transaction commits.
 
@@ -84,6 +111,8 @@ def outbox_enqueue(
     nothing new, whatever its state. Without a key every call is a new message. The duplicate check
     is the unique constraint (INSERT in a savepoint), not a read, so concurrent callers are safe.
     `kwargs` must be JSON (ids, not objects); the task runs through `outbox.deliver` (outbox_run).
+    `not_before` (an aware datetime) delays the task: it is sent once it is due, never as a
+    sleeping broker message, so a delay of an hour costs nothing while it waits.
     """
     if not transaction.get_connection().in_atomic_block:
         raise OutboxUsageError("outbox_enqueue must be called inside the caller's transaction.atomic().")
@@ -92,9 +121,13 @@ def outbox_enqueue(
     kwargs = kwargs or {}
     json.dumps(kwargs)  # fail here, in the caller, rather than at commit time
     key = key or f"auto:{uuid.uuid4().hex}"
+    now = timezone.now()
+    due = max(now, not_before) if not_before is not None else now
     try:
         with transaction.atomic():
-            message = OutboxMessage.objects.create(task=task, kwargs=kwargs, queue=queue, key=key)
+            message = OutboxMessage.objects.create(
+                task=task, kwargs=kwargs, queue=queue, key=key, created_at=now, next_attempt_at=due
+            )
     except IntegrityError:
         message = OutboxMessage.objects.filter(key=key).first()
         if message is None:
@@ -104,54 +137,129 @@ def outbox_enqueue(
                 f"key {key!r} already belongs to task {message.task!r}, not {task!r}"
             ) from None
         return _enqueued(message, created=False)
-    transaction.on_commit(partial(outbox_dispatch, message_id=message.pk))
+    if due <= now:
+        if dispatch_deferred():
+            notify_relay()
+        else:
+            transaction.on_commit(partial(outbox_dispatch, message_id=message.pk))
     return _enqueued(message, created=True)
 
 
+def _due(now):
+    return OutboxMessage.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+
+
 def outbox_dispatch(*, message_id: int, connection=None) -> bool | None:
-    """Send the delivery message for a pending or dispatched row; never raises.
+    """Send the delivery message for one due `pending` row; never raises.
 
-    Returns True when sent, False when the broker refused, None when the row no longer waits.
+    Returns True when this call sent it, False when the broker refused (the row is pending and due
+    again, for the relay), None when the row does not wait for a message (already sent, running,
+    done, or not due yet). Claim-then-publish: the row becomes `dispatched` before the publish, so
+    the relay and this caller never both send it.
+    """
+    now = timezone.now()
+    if not _due(now).filter(pk=message_id).update(status=Status.DISPATCHED, dispatched_at=now):
+        return None
+    sent = _publish_or_unclaim([message_id], connection=connection)
+    return sent == 1
 
-    Runs after commit (on_commit) or from beat, outside any transaction. If the broker refuses,
-    the row keeps its state with the error recorded, and beat sends it later. Sending twice is
-    harmless: the claim in outbox_run lets one delivery run. The delivery carries the target
-    task's own time limits, so the worker enforces them on the wrapper.
+
+def _publish_or_unclaim(ids: list[int], *, connection=None, retry: bool = True) -> int:
+    """Publish each claimed (dispatched) id; on the first failure give the rest back. Returns sent.
+
+    The delivery carries the target task's own time limits and goes to the row's queue, so the
+    worker enforces them on the wrapper.
     """
     from .tasks import deliver_outbox_message
 
-    message = (
-        OutboxMessage.objects.filter(pk=message_id, status__in=CLAIMABLE_STATUSES)
-        .only("pk", "task", "queue", "status")
-        .first()
-    )
-    if message is None:
-        return None
-    try:
-        publish(
-            deliver_outbox_message,
-            args=[message.pk],
-            queue=message.queue,
-            connection=connection,
-            **_time_limits(message.task),
+    rows = {
+        pk: (task, queue)
+        for pk, task, queue in OutboxMessage.objects.filter(pk__in=ids).values_list("pk", "task", "queue")
+    }
+    for index, pk in enumerate(ids):
+        if pk not in rows:
+            continue
+        task_name, queue = rows[pk]
+        try:
+            publish(
+                deliver_outbox_message,
+                args=[pk],
+                queue=queue,
+                connection=connection,
+                retry=retry,
+                **_time_limits(task_name),
+            )
+        except Exception as exc:
+            logger.warning("outbox: broker refused message %s; the relay will retry", pk, exc_info=True)
+            OutboxMessage.objects.filter(pk__in=ids[index:], status=Status.DISPATCHED).update(
+                status=Status.PENDING,
+                dispatched_at=None,
+                last_error=f"dispatch failed: {exc!r}"[:MAX_ERROR_CHARS],
+            )
+            return index
+    OutboxMessage.objects.filter(pk__in=ids).update(dispatches=F("dispatches") + 1)
+    return len(ids)
+
+
+def outbox_send_due(*, connection=None, limit: int = SEND_BATCH) -> SendResult:
+    """The relay's step: claim up to `limit` due pending rows (SKIP LOCKED) in one short
+    transaction, then publish them outside it."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            _due(now)
+            .select_for_update(skip_locked=True)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
         )
-    except Exception as exc:
-        OutboxMessage.objects.filter(pk=message.pk, status__in=CLAIMABLE_STATUSES).update(
-            last_error=f"dispatch failed: {exc!r}"[:MAX_ERROR_CHARS]
+        if ids:
+            OutboxMessage.objects.filter(pk__in=ids).update(status=Status.DISPATCHED, dispatched_at=now)
+    if not ids:
+        return SendResult(sent=0, claimed=0)
+    sent = _publish_or_unclaim(ids, connection=connection, retry=False)
+    return SendResult(sent=sent, claimed=len(ids), broker_down=sent < len(ids))
+
+
+def outbox_recover_lost(*, depths: dict[str, int] | None = None, now=None) -> int:
+    """Find sent messages the broker no longer has and make them pending (due at once).
+
+    Per queue, first in first out: of the rows sent, not yet claimed and older than LOST_AFTER,
+    those beyond the ones still waiting in the queue were lost (publishing.lost_filter). `depths`
+    None asks the broker for every queue.
+    """
+    now = now or timezone.now()
+    if depths is None:
+        depths = queue_depths(settings.CELERY_QUEUES)
+    recovered = 0
+    for queue in settings.CELERY_QUEUES:
+        sent = OutboxMessage.objects.filter(
+            status=Status.DISPATCHED, queue=queue, dispatched_at__lt=now - LOST_AFTER
         )
-        logger.warning("outbox: could not dispatch message %s; beat will retry", message.pk, exc_info=True)
-        return False
-    # A fast worker may already have claimed (or even finished) the message: only a row still
-    # waiting becomes `dispatched`; the send is counted either way.
-    waiting = When(status__in=CLAIMABLE_STATUSES, then=Value(Status.DISPATCHED))
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        status=Case(waiting, default=F("status")),
-        dispatched_at=Case(
-            When(status__in=CLAIMABLE_STATUSES, then=Value(timezone.now())), default=F("dispatched_at")
-        ),
-        dispatches=F("dispatches") + 1,
+        lost = lost_filter(sent, depth=depths.get(queue, 0), now=now)
+        if lost is not None:
+            recovered += sent.filter(lost).update(
+                status=Status.PENDING, last_error="the broker lost the message; sent again"
+            )
+    if recovered:
+        logger.warning("outbox: %s sent messages were lost by the broker; sending them again", recovered)
+    return recovered
+
+
+def outbox_reset_stuck(*, now=None) -> dict[str, int]:
+    """`running` rows whose heartbeat stopped for STALE_AFTER lost their worker: pending and due at
+    once (the attempt counts), or `failed` if that was the last attempt."""
+    now = now or timezone.now()
+    stale = OutboxMessage.objects.annotate(beat=Coalesce("heartbeat_at", "started_at")).filter(
+        status=Status.RUNNING, beat__lt=now - timedelta(seconds=STALE_AFTER)
     )
-    return True
+    error = f"the worker stopped reporting for {STALE_AFTER:.0f} s (lost?)"
+    gave_up = stale.filter(attempts__gte=OUTBOX_RETRY.max_attempts).update(
+        status=Status.FAILED, last_error=error, completed_at=now
+    )
+    reset = stale.update(status=Status.PENDING, last_error=error, next_attempt_at=now)
+    if gave_up or reset:
+        logger.warning("outbox: %s messages lost their worker (%s gave up)", gave_up + reset, gave_up)
+    return {"reset": reset, "gave_up": gave_up}
 
 
 def outbox_run(*, message_id: int) -> RunResult:
@@ -159,26 +267,35 @@ def outbox_run(*, message_id: int) -> RunResult:
 
     The claim (pending/dispatched and due → running, attempts + 1) is one conditional UPDATE, so a
     second delivery of a running or done message does nothing ("skipped"). The task is called in
-    process (``task(**kwargs)``): its body runs here, under this delivery's time limit. An exception
-    schedules a retry with OUTBOX_RETRY backoff; after max_attempts the message is `failed`. A task
-    unknown to this worker counts as a failure (an older worker during a deploy), not as done.
+    process (``task(**kwargs)``): its body runs here, under this delivery's time limit, with a
+    heartbeat keeping the claim fresh. An exception makes the row pending again, due after the
+    OUTBOX_RETRY backoff (or later, when the error carries a `retry_after`, e.g. an open breaker);
+    after max_attempts the message is `failed`. A task unknown to this worker counts as a failure
+    (an older worker during a deploy), not as done.
     """
     started = timezone.now()
     claimed = OutboxMessage.objects.filter(
         pk=message_id, status__in=CLAIMABLE_STATUSES, next_attempt_at__lte=started
-    ).update(status=Status.RUNNING, started_at=started, attempts=F("attempts") + 1)
+    ).update(status=Status.RUNNING, started_at=started, heartbeat_at=started, attempts=F("attempts") + 1)
     if not claimed:
         return RunResult("skipped")
     message = OutboxMessage.objects.get(pk=message_id)
-    # Fenced on our claim: if beat reset a stuck run and another delivery claimed it, leave it be.
+    # Fenced on our claim: if the relay freed a stuck run and another delivery claimed it, leave it be.
     mine = OutboxMessage.objects.filter(pk=message_id, status=Status.RUNNING, started_at=started)
     try:
         task = current_app.tasks[message.task]
-        task(**message.kwargs)
+        with beating(partial(_renew_claim, message_id=message_id, started=started)):
+            task(**message.kwargs)
     except Exception as exc:
         return _record_failure(message, mine, exc)
     mine.update(status=Status.DONE, completed_at=timezone.now(), last_error="")
     return RunResult("done")
+
+
+def _renew_claim(*, message_id: int, started) -> None:
+    OutboxMessage.objects.filter(pk=message_id, status=Status.RUNNING, started_at=started).update(
+        heartbeat_at=Now()
+    )
 
 
 def _record_failure(message: OutboxMessage, mine, exc: BaseException) -> RunResult:
@@ -188,73 +305,43 @@ def _record_failure(message: OutboxMessage, mine, exc: BaseException) -> RunResu
         mine.update(status=Status.FAILED, last_error=error, completed_at=now)
         logger.error("outbox: message %s (%s) failed for good: %s", message.pk, message.task, exc)
         return RunResult("gave_up")
-    delay = OUTBOX_RETRY.backoff(message.attempts)
-    due = now + timedelta(seconds=delay)
-    # The retry message is sent by the task (countdown = delay); counting it as dispatched at its due
-    # time makes beat wait DISPATCH_TIMEOUT past that before assuming it was lost.
-    mine.update(status=Status.DISPATCHED, last_error=error, next_attempt_at=due, dispatched_at=due)
+    retry_after = getattr(exc, "retry_after", None)
+    retry_after = float(retry_after) if isinstance(retry_after, (int, float)) and retry_after > 0 else None
+    delay = OUTBOX_RETRY.backoff(message.attempts, retry_after=retry_after)
+    mine.update(status=Status.PENDING, last_error=error, next_attempt_at=now + timedelta(seconds=delay))
     logger.warning(
         "outbox: message %s attempt %s failed, retry in %.0fs: %s", message.pk, message.attempts, delay, exc
     )
     return RunResult("failed", retry_in=delay)
 
 
-def outbox_redispatch() -> dict[str, int]:
-    """Beat: send again whatever the normal path lost. Idempotent; duplicates are absorbed by the claim.
-
-    - `pending` and due for more than PENDING_GRACE: the broker was down at commit (or the process
-      died between commit and send).
-    - `dispatched` for more than DISPATCH_TIMEOUT without starting: the message was lost.
-    - `running` past its task's hard time limit + RUNNING_MARGIN: the worker died. The attempt
-      counts; the message is dispatched again, or `failed` if that was its last attempt.
-    """
-    now = timezone.now()
-    reset = gave_up = 0
-    # Only a handful of rows run at any time (bounded by worker concurrency): check each one
-    # against its own task's limit.
-    candidates = list(
-        OutboxMessage.objects.filter(status=Status.RUNNING, started_at__lt=now - RUNNING_MARGIN)
-        .only("pk", "task", "attempts", "started_at")
-        .order_by("started_at")[:REDISPATCH_BATCH]
-    )
-    for message in candidates:
-        limit = _time_limits(message.task).get("time_limit") or settings.CELERY_TASK_TIME_LIMIT
-        if message.started_at >= now - timedelta(seconds=limit) - RUNNING_MARGIN:
-            continue
-        stuck = OutboxMessage.objects.filter(
-            pk=message.pk, status=Status.RUNNING, started_at=message.started_at
-        )
-        error = f"running for more than {limit}s + {int(RUNNING_MARGIN.total_seconds())}s (worker lost?)"
-        if OUTBOX_RETRY.exhausted(message.attempts):
-            gave_up += stuck.update(status=Status.FAILED, last_error=error, completed_at=now)
-        else:
-            reset += stuck.update(
-                status=Status.PENDING, last_error=error, next_attempt_at=now - PENDING_GRACE
-            )
-
-    due = list(
-        OutboxMessage.objects.filter(status=Status.PENDING, next_attempt_at__lte=now - PENDING_GRACE)
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:REDISPATCH_BATCH]
-    )
-    due += list(
-        OutboxMessage.objects.filter(status=Status.DISPATCHED, dispatched_at__lte=now - DISPATCH_TIMEOUT)
-        .order_by("dispatched_at", "pk")
-        .values_list("pk", flat=True)[:REDISPATCH_BATCH]
-    )
-    sent = 0
-    if due:
+def outbox_redispatch(*, budget_seconds: float = 50.0) -> dict[str, int]:
+    """Free stuck runs, recover lost messages and send everything due, looping until nothing is
+    left or the budget is spent. The relay does this continuously; beat runs it as the safety net.
+    Idempotent; duplicates are absorbed by the claim. Stops when the broker refuses."""
+    deadline = time.monotonic() + budget_seconds
+    totals = {"reset": 0, "gave_up": 0, "recovered": 0, "sent": 0, "broker_down": 0}
+    stuck = outbox_reset_stuck()
+    totals["reset"], totals["gave_up"] = stuck["reset"], stuck["gave_up"]
+    try:
         with broker_connection() as connection:
-            for pk in due:
-                outcome = outbox_dispatch(message_id=pk, connection=connection)
-                if outcome is False:
-                    break  # the broker is down: the next run tries again
-                sent += bool(outcome)
-    if due or reset or gave_up:
-        logger.info(
-            "outbox redispatch: %s/%s sent, %s stuck reset, %s gave up", sent, len(due), reset, gave_up
-        )
-    return {"due": len(due), "sent": sent, "reset": reset, "gave_up": gave_up}
+            totals["recovered"] = outbox_recover_lost(
+                depths=queue_depths(settings.CELERY_QUEUES, connection=connection)
+            )
+            while time.monotonic() < deadline:
+                result = outbox_send_due(connection=connection)
+                totals["sent"] += result.sent
+                if result.broker_down:
+                    totals["broker_down"] = 1
+                    break
+                if result.claimed < SEND_BATCH:
+                    break
+    except Exception:
+        logger.warning("outbox redispatch: the broker cannot be reached; everything stays due", exc_info=True)
+        totals["broker_down"] = 1
+    if any(totals.values()):
+        logger.info("outbox redispatch: %s", totals)
+    return totals
 
 
 def outbox_requeue(*, message_ids, actor=None) -> int:
@@ -273,13 +360,16 @@ def outbox_requeue(*, message_ids, actor=None) -> int:
             status=Status.PENDING, attempts=0, next_attempt_at=now, completed_at=None, started_at=None
         )
         for message in messages:
-            transaction.on_commit(partial(outbox_dispatch, message_id=message.pk))
+            if not dispatch_deferred():
+                transaction.on_commit(partial(outbox_dispatch, message_id=message.pk))
             audit_log(
                 actor=actor,
                 action="outbox.requeue",
                 target=message,
                 changes={"status": ["failed", "pending"]},
             )
+        if chosen and dispatch_deferred():
+            notify_relay()
     logger.info("outbox: %s requeued messages %s", actor or "system", chosen)
     return len(chosen)
 

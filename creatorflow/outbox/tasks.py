@@ -14,19 +14,15 @@ from .services import outbox_purge_done, outbox_redispatch, outbox_run
 
 
 @shared_task(
-    bind=True,
     name="outbox.deliver",
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=None,
     ignore_result=True,
 )
-def deliver_outbox_message(self, message_id: int) -> str:
-    """Run one outbox message at most once at a time and never after it is done; retry on failure."""
-    result = outbox_run(message_id=message_id)
-    if result.retry_in is not None:
-        raise self.retry(countdown=result.retry_in)
-    return result.outcome
+def deliver_outbox_message(message_id: int) -> str:
+    """Run one outbox message at most once at a time and never after it is done. A failure makes
+    the row due again after its backoff; the relay sends the next delivery then."""
+    return outbox_run(message_id=message_id).outcome
 
 
 @shared_task(
@@ -38,7 +34,7 @@ def deliver_outbox_message(self, message_id: int) -> str:
     ignore_result=True,
 )
 def redispatch_outbox() -> dict:
-    """Beat: send pending, lost and stuck messages again (services.outbox_redispatch)."""
+    """Beat: free stuck runs, recover lost messages, send what is due (services.outbox_redispatch)."""
     return outbox_redispatch()
 
 

@@ -24,3 +24,27 @@ def needs_fix(event: InboundEventData) -> None:
     if not Account.objects.filter(name=f"fixed:{event.external_id}").exists():
         raise RuntimeError("the dependency is still down")
     Account.objects.create(name=f"effect:{event.external_id}")
+
+
+class BreakerOpen(Exception):
+    """Like CircuitOpenError: the platform is unavailable, and says for how long."""
+
+    retry_after = 600.0
+
+
+@register_handler(PROVIDER, "breaker_open")
+def breaker_open(event: InboundEventData) -> None:
+    raise BreakerOpen("circuit open; retry in 600 s")
+
+
+@register_handler(PROVIDER, "slow")
+def slow(event: InboundEventData) -> None:
+    """Runs for about half a second, noting the heartbeat its own row shows along the way."""
+    import time
+
+    from creatorflow.inbox.models import InboundEvent
+
+    for _ in range(10):
+        beat = InboundEvent.objects.filter(pk=event.id).values_list("heartbeat_at", flat=True).first()
+        Account.objects.get_or_create(name=f"beat:{event.external_id}:{beat.isoformat()}")
+        time.sleep(0.05)

@@ -65,9 +65,9 @@ def post_webhook(base_url: str, body: bytes) -> tuple[int, bytes]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.urls("creatorflow.inbox.tests.urls")
 def test_same_event_posted_50_times_concurrently_is_stored_once_and_processed_once(
-    webhook_server, celery_worker
+    webhook_server, celery_worker, dispatch_relay
 ):
-    # given one signed event and a real worker consuming the real broker
+    # given one signed event, a real worker consuming the real broker and the relay sending to it
     body = json.dumps({"id": "evt-storm", "type": "record"}).encode()
     start = threading.Barrier(DELIVERIES)
 

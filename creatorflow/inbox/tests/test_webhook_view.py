@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import Account
+from creatorflow.core.testing_celery import relay_pass
 from creatorflow.inbox.models import InboundEvent
 from creatorflow.inbox.tests.urls import SIGNATURE_HEADER, sign
 
@@ -36,44 +37,44 @@ def test_signed_event_is_stored_with_its_exact_raw_body_and_processed(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post(client, body)
 
-    # then it is answered 200 with an empty body, stored verbatim, and processed once after commit
+    # then it is answered 200 with an empty body and stored verbatim, and the request itself sent
+    # nothing to the broker: the event waits for the relay
     assert response.status_code == 200 and response.content == b""
     event = InboundEvent.objects.get(provider="test", external_id="evt-raw")
     assert event.body_bytes == body
     assert event.headers[SIGNATURE_HEADER] == sign(body)
-    assert len(callbacks) == 1
+    assert callbacks == []
+    assert (event.status, event.dispatched_at) == (InboundEvent.Status.RECEIVED, None)
+    # and the relay's next pass gets it processed once
+    assert relay_pass() == 1
+    event.refresh_from_db()
     assert event.status == InboundEvent.Status.DONE and event.attempts == 1 and not event.ignored
     assert Account.objects.filter(name="effect:evt-raw").count() == 1
 
 
-def test_duplicate_is_answered_like_the_first_and_not_dispatched_again(
-    client, django_capture_on_commit_callbacks
-):
-    # given an event that was already received
+def test_duplicate_is_answered_like_the_first_and_not_dispatched_again(client, celery_eager):
+    # given an event that was already received and processed
     body = json.dumps({"id": "evt-dup", "type": "record"}).encode()
-    with django_capture_on_commit_callbacks() as first_callbacks:
-        first = post(client, body)
+    first = post(client, body)
+    assert relay_pass() == 1
 
     # when the platform sends it again
-    with django_capture_on_commit_callbacks() as second_callbacks:
-        second = post(client, body)
+    second = post(client, body)
 
-    # then both answers are identical, there is one row, and only the first dispatched processing
+    # then both answers are identical, there is one row, and nothing is sent or run again
     assert (second.status_code, second.content) == (first.status_code, first.content) == (200, b"")
     assert InboundEvent.objects.filter(provider="test", external_id="evt-dup").count() == 1
-    assert len(first_callbacks) == 1
-    assert second_callbacks == []
+    assert relay_pass() == 0
+    assert Account.objects.filter(name="effect:evt-dup").count() == 1
 
 
-def test_unknown_event_type_is_stored_and_ignored_not_failed(
-    client, celery_eager, django_capture_on_commit_callbacks
-):
+def test_unknown_event_type_is_stored_and_ignored_not_failed(client, celery_eager):
     # given a signed event of a type nobody handles
     body = json.dumps({"id": "evt-unknown", "type": "no_such_type"}).encode()
 
     # when it is posted and processed
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post(client, body)
+    response = post(client, body)
+    relay_pass()
 
     # then it is accepted, kept, and marked done + ignored without an error
     assert response.status_code == 200

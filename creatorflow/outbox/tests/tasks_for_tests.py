@@ -17,3 +17,14 @@ def fail_until_fixed(label: str) -> None:
     if not Account.objects.filter(name=f"fixed:{label}").exists():
         raise RuntimeError(f"{label}: the dependency is still down")
     Account.objects.create(name=label)
+
+
+class BreakerOpen(Exception):
+    """Like CircuitOpenError: the platform is unavailable, and says for how long."""
+
+    retry_after = 300.0
+
+
+@shared_task(name="outbox_tests.breaker_open", acks_late=True, reject_on_worker_lost=True)
+def breaker_open() -> None:
+    raise BreakerOpen("circuit open; retry in 300 s")

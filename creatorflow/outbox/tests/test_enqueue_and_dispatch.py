@@ -10,15 +10,17 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory, UserFactory
 from creatorflow.audit.models import AuditLogEntry
+from creatorflow.core.testing_celery import relay_pass
 from creatorflow.outbox.models import OutboxMessage
+from creatorflow.outbox.publishing import defer_dispatch
 from creatorflow.outbox.services import (
     OUTBOX_RETRY,
-    PENDING_GRACE,
     OutboxUsageError,
     outbox_enqueue,
     outbox_redispatch,
     outbox_run,
 )
+from creatorflow.resilience.heartbeat import STALE_AFTER
 
 Status = OutboxMessage.Status
 
@@ -127,10 +129,9 @@ def test_broker_down_at_commit_keeps_the_message_pending_until_beat_delivers_it(
     assert "dispatch failed" in row.last_error
     assert not Account.objects.filter(name="late").exists()
 
-    # when the broker is back (tasks now run in-process) and beat runs a little later
+    # when the broker is back (tasks now run in-process) and the relay's next pass runs
     unreachable_broker()
     celery_eager.conf.task_always_eager = True
-    OutboxMessage.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now() - PENDING_GRACE * 2)
     counts = outbox_redispatch()
 
     # then it was delivered and ran once
@@ -141,17 +142,65 @@ def test_broker_down_at_commit_keeps_the_message_pending_until_beat_delivers_it(
 
 
 @pytest.mark.django_db
-def test_beat_leaves_a_fresh_pending_message_to_its_on_commit_dispatch(celery_eager):
-    # given a message committed a moment ago whose on_commit dispatch has not run yet
+def test_a_message_sent_a_moment_ago_is_not_sent_again(celery_eager):
+    # given a message whose delivery went to the broker a moment ago and waits for a worker
     with transaction.atomic():
-        outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "fresh"})
+        message = outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "fresh"})
+    OutboxMessage.objects.filter(pk=message.id).update(status=Status.DISPATCHED, dispatched_at=timezone.now())
 
-    # when beat runs
+    # when the relay's pass runs
     counts = outbox_redispatch()
 
-    # then it does not race the normal dispatch
-    assert counts["due"] == 0
-    assert OutboxMessage.objects.get().status == Status.PENDING
+    # then it is left to its message
+    assert counts["sent"] == 0 and counts["recovered"] == 0
+    assert OutboxMessage.objects.get().status == Status.DISPATCHED
+    assert not Account.objects.filter(name="fresh").exists()
+
+
+@pytest.mark.django_db
+def test_a_delayed_message_is_sent_only_when_it_is_due(celery_eager, django_capture_on_commit_callbacks):
+    # given a message that must not run for another ten minutes
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            message = outbox_enqueue(
+                task="outbox_tests.record_effect",
+                kwargs={"label": "later"},
+                not_before=timezone.now() + timedelta(minutes=10),
+            )
+
+    # then nothing is sent for it now, and no pass sends it early
+    assert callbacks == []
+    assert outbox_redispatch()["sent"] == 0
+    assert OutboxMessage.objects.get(pk=message.id).status == Status.PENDING
+
+    # when its time comes
+    OutboxMessage.objects.filter(pk=message.id).update(next_attempt_at=timezone.now())
+    counts = outbox_redispatch()
+
+    # then it is sent and runs once
+    assert counts["sent"] == 1
+    assert OutboxMessage.objects.get(pk=message.id).status == Status.DONE
+    assert Account.objects.filter(name="later").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_message_enqueued_in_a_request_waits_for_the_relay(
+    celery_eager, django_capture_on_commit_callbacks
+):
+    # given work done while answering a request, where nothing may wait on the broker
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with defer_dispatch(), transaction.atomic():
+            message = outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "from-request"})
+
+    # then the request sent nothing
+    assert callbacks == []
+    assert OutboxMessage.objects.get(pk=message.id).status == Status.PENDING
+
+    # and the relay's next pass sends it, once
+    assert relay_pass() == 1
+    assert relay_pass() == 0
+    assert OutboxMessage.objects.get(pk=message.id).status == Status.DONE
+    assert Account.objects.filter(name="from-request").count() == 1
 
 
 @pytest.mark.django_db
@@ -171,9 +220,8 @@ def test_a_second_delivery_of_a_done_message_does_nothing(celery_eager, django_c
 
 
 def let_retry_come_due(message_id: int) -> None:
-    """Time passes: the retry is due, and its message is long overdue (lost)."""
-    past = timezone.now() - timedelta(hours=1)
-    OutboxMessage.objects.filter(pk=message_id).update(next_attempt_at=past, dispatched_at=past)
+    """Time passes: the retry is due."""
+    OutboxMessage.objects.filter(pk=message_id).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
 
 
 @pytest.mark.django_db
@@ -184,34 +232,37 @@ def test_failing_task_retries_with_backoff_then_fails_and_staff_can_requeue_it(
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             message = outbox_enqueue(task="outbox_tests.fail_until_fixed", kwargs={"label": "dep"})
+
+    # then it waits for its backoff as a due row, not as a message sleeping in a worker
     row = OutboxMessage.objects.get(pk=message.id)
-    assert (row.status, row.attempts) == (Status.DISPATCHED, 1)
+    assert (row.status, row.attempts) == (Status.PENDING, 1)
     wait = (row.next_attempt_at - row.started_at).total_seconds()
     assert OUTBOX_RETRY.base_seconds / 2 <= wait <= OUTBOX_RETRY.base_seconds + 1
+    assert outbox_redispatch()["sent"] == 0
 
-    # when each retry comes due and beat re-sends it
+    # when each retry comes due and the relay sends it
     for _ in range(OUTBOX_RETRY.max_attempts - 1):
         let_retry_come_due(row.pk)
-        outbox_redispatch()
+        assert outbox_redispatch()["sent"] == 1
 
     # then it gave up after the policy's maximum, having run exactly that often
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.FAILED, OUTBOX_RETRY.max_attempts)
     assert "dependency is still down" in row.last_error
     assert Account.objects.filter(name="attempt:dep").count() == OUTBOX_RETRY.max_attempts
-    assert outbox_redispatch()["due"] == 0
+    assert outbox_redispatch()["sent"] == 0
 
     # when the dependency is back and staff requeue it from the admin
     Account.objects.create(name="fixed:dep")
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("admin:outbox_outboxmessage_changelist"),
-            {"action": "requeue_messages", "_selected_action": [row.pk]},
-        )
+    response = client.post(
+        reverse("admin:outbox_outboxmessage_changelist"),
+        {"action": "requeue_messages", "_selected_action": [row.pk]},
+    )
+    assert response.status_code == 302
+    relay_pass()
 
     # then it runs to done, and the requeue is in the audit log
-    assert response.status_code == 302
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.DONE, 1)
     entry = AuditLogEntry.objects.get(action="outbox.requeue")
@@ -220,18 +271,32 @@ def test_failing_task_retries_with_backoff_then_fails_and_staff_can_requeue_it(
 
 
 @pytest.mark.django_db
-def test_a_message_stuck_running_after_its_worker_died_is_sent_again(celery_eager):
-    # given a message whose worker died long past the task's time limit
+def test_a_failure_that_names_a_wait_is_not_retried_sooner(celery_eager):
+    # given a task that fails the way an open breaker does ("retry in 300 s")
+    with transaction.atomic():
+        message = outbox_enqueue(task="outbox_tests.breaker_open", kwargs={})
+    outbox_redispatch()
+
+    # then its next try is no sooner than the breaker's remaining time, not the 10 s backoff
+    row = OutboxMessage.objects.get(pk=message.id)
+    assert row.status == Status.PENDING
+    assert (row.next_attempt_at - row.started_at).total_seconds() >= 300
+
+
+@pytest.mark.django_db
+def test_a_message_whose_worker_stopped_beating_is_sent_again(celery_eager):
+    # given a message whose worker died: no heartbeat for longer than STALE_AFTER
     with transaction.atomic():
         message = outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "orphan"})
+    beat = timezone.now() - timedelta(seconds=STALE_AFTER + 5)
     OutboxMessage.objects.filter(pk=message.id).update(
-        status=Status.RUNNING, attempts=1, started_at=timezone.now() - timedelta(hours=1)
+        status=Status.RUNNING, attempts=1, started_at=beat - timedelta(seconds=60), heartbeat_at=beat
     )
 
-    # when beat runs
+    # when the relay's pass runs
     counts = outbox_redispatch()
 
-    # then it was reset and run again to done
+    # then it was freed and run again to done
     row = OutboxMessage.objects.get(pk=message.id)
     assert counts["reset"] == 1
     assert (row.status, row.attempts) == (Status.DONE, 2)
@@ -239,15 +304,18 @@ def test_a_message_stuck_running_after_its_worker_died_is_sent_again(celery_eage
 
 
 @pytest.mark.django_db
-def test_a_message_running_within_its_time_limit_is_left_alone(celery_eager):
-    # given a message a worker is running right now
+def test_a_long_message_whose_worker_still_beats_is_left_alone(celery_eager):
+    # given a message a worker has run for an hour, its heartbeat fresh
     with transaction.atomic():
         message = outbox_enqueue(task="outbox_tests.record_effect", kwargs={"label": "busy"})
     OutboxMessage.objects.filter(pk=message.id).update(
-        status=Status.RUNNING, attempts=1, started_at=timezone.now() - timedelta(seconds=90)
+        status=Status.RUNNING,
+        attempts=1,
+        started_at=timezone.now() - timedelta(hours=1),
+        heartbeat_at=timezone.now() - timedelta(seconds=2),
     )
 
-    # when beat runs
+    # when the relay's pass runs
     outbox_redispatch()
 
     # then it still belongs to that worker
