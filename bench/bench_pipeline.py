@@ -3,7 +3,7 @@
 Setup: a scratch PostgreSQL database; Redis db 12 as broker and cache; the TikTok sandbox (in this
 process) with one connected shop and 50 stocked SKUs; gunicorn serving our webhook endpoint; two
 Celery workers consuming every queue, each with two processes as the Procfile's worker runs
-(BENCH_PIPELINE_CONCURRENCY=1 for one process each); the built-in sandbox carrier.
+(BENCH_PIPELINE_CONCURRENCY=1 for one process each); the relay; the built-in sandbox carrier.
 
 Load: the sandbox creates RATE_PER_MIN orders a minute for DURATION seconds (1–3 units of one or two
 SKUs), each announced by its signed webhook to our endpoint. Then the run drains for up to DRAIN s.
@@ -164,6 +164,10 @@ def run() -> list[tuple[str, float, str]]:
                 [sys.executable, "-m", "gunicorn", "creatorflow.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
                  "-k", "gthread", "--threads", "4", "--log-level", "warning"],
                 cwd=ROOT, env=env,
+            ))  # fmt: skip
+            # The relay sends what the web requests stored (no request publishes to the broker).
+            procs.append(subprocess.Popen(
+                [sys.executable, "manage.py", "run_relay"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
             ))  # fmt: skip
             for n in range(2):
                 procs.append(subprocess.Popen(
