@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test e2e lint bench install setup demo clean
+.PHONY: run test e2e lint bench chaos install setup demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Fault scenarios against a live stack each starts for itself (its own PostgreSQL and Redis):
+# broker frozen and lost, worker killed, carrier down, database down. Not part of `make test`.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos $(SCENARIOS)
 
 clean:
 	rm -rf var/celery var/test-celery var/test-media

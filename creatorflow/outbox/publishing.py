@@ -110,7 +110,7 @@ def queue_depths(names: Iterable[str], *, connection=None) -> dict[str, int]:
 # rows get the benefit of the doubt for up to SLACK_EXPIRES. Everything older was lost by the broker.
 # A wrong guess only sends a duplicate, which the claim absorbs.
 RESERVED_SLACK = 32
-SLACK_EXPIRES = timedelta(seconds=30)
+SLACK_EXPIRES = timedelta(seconds=15)
 
 
 def lost_filter(sent, *, depth: int, now, slack: int = RESERVED_SLACK) -> Q | None:
