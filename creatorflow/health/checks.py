@@ -305,6 +305,32 @@ def check_webhooks() -> dict:
     }
 
 
+# --- relay ----------------------------------------------------------------------------------------
+
+# A relay records its heartbeat every 5 s: none this recent means no relay process is running.
+RELAY_STALE = timedelta(seconds=30)
+
+
+def check_relay() -> dict:
+    """Whether a relay is sending (creatorflow.relay): degraded when none has beaten recently or the
+    last one could not reach the broker. Never unhealthy: beat sends what is due every 30-60 s, so
+    work is only slower, and the webhook and API answers do not depend on it."""
+    from creatorflow.relay.models import RelayBeat
+
+    try:
+        now = datetime.now(UTC)
+        live = list(
+            RelayBeat.objects.filter(beat_at__gte=now - RELAY_STALE).values_list("broker_ok", flat=True)
+        )
+    except Exception as exc:
+        return _failure(exc)
+    if not live:
+        return {"status": DEGRADED, "relays": 0, "reason": "no relay is running: run `manage.py run_relay`"}
+    if not any(live):
+        return {"status": DEGRADED, "relays": len(live), "reason": "the relay cannot reach the broker"}
+    return {"status": HEALTHY, "relays": len(live)}
+
+
 # --- all together ---------------------------------------------------------------------------------
 
 CHECKS: dict[str, Callable[[], dict]] = {
@@ -314,6 +340,7 @@ CHECKS: dict[str, Callable[[], dict]] = {
     "tiktok": check_tiktok,
     "carriers": check_carriers,
     "webhooks": check_webhooks,
+    "relay": check_relay,
 }
 
 

@@ -23,6 +23,7 @@ LABELS = {
     "tiktok": "TikTok Shop API",
     "carriers": "Carriers",
     "webhooks": "Webhooks (last hour)",
+    "relay": "Sending queued work",
 }
 
 
@@ -59,6 +60,8 @@ def _detail(name: str, check: dict) -> str:
         latency = f", {check['avg_latency_ms']:.0f} ms avg" if check.get("avg_latency_ms") is not None else ""
         dead = f", {check['dead']} dead" if check.get("dead") else ""
         return f"{check['success_rate']:.1%} ok{latency}{dead}"
+    if name == "relay":
+        return check.get("reason") or f"{check.get('relays', 0)} running"
     return ""
 
 

@@ -17,7 +17,16 @@ from .factories import HealthCheckRecordFactory
 
 pytestmark = pytest.mark.django_db
 
-CHECK_KEYS = {"database", "redis", "celery", "tiktok", "carriers", "webhooks"}
+CHECK_KEYS = {"database", "redis", "celery", "tiktok", "carriers", "webhooks", "relay"}
+
+
+@pytest.fixture(autouse=True)
+def _a_relay_is_running():
+    # Production runs a relay (`manage.py run_relay`); its heartbeat row is what health reads.
+    from creatorflow.relay.models import RelayBeat
+
+    now = timezone.now()
+    RelayBeat.objects.create(name="test-host:1", started_at=now, beat_at=now)
 
 
 @pytest.fixture(autouse=True)
@@ -316,3 +325,28 @@ def test_tiktok_check_reports_calls_and_degrades_on_a_stale_or_failing_shop(clie
     assert client.get("/api/health/").json()["checks"]["tiktok"]["status"] == "degraded"
     Shop.objects.filter(pk=shop.pk).update(last_order_sync_at=now, status=Shop.Status.ERROR)
     assert client.get("/api/health/").json()["checks"]["tiktok"]["status"] == "degraded"
+
+
+def test_no_running_relay_degrades_health_and_says_what_to_run(client):
+    # given the only relay stopped a minute ago (its last heartbeat is old)
+    from creatorflow.relay.models import RelayBeat
+
+    RelayBeat.objects.update(beat_at=timezone.now() - timedelta(minutes=1))
+
+    # when health is asked
+    body = client.get("/api/health/").json()
+
+    # then it is degraded, not unhealthy (beat still sends what is due), and names the fix
+    assert body["status"] == "degraded"
+    assert body["checks"]["relay"]["status"] == "degraded"
+    assert "run_relay" in body["checks"]["relay"]["reason"]
+
+
+def test_a_relay_that_cannot_reach_the_broker_degrades_health(client):
+    from creatorflow.relay.models import RelayBeat
+
+    RelayBeat.objects.update(broker_ok=False)
+
+    relay = client.get("/api/health/").json()["checks"]["relay"]
+
+    assert relay["status"] == "degraded" and "broker" in relay["reason"]

@@ -23,7 +23,7 @@ def test_the_beat_task_writes_a_record_of_every_check():
     # then one record holds the overall status and every check
     record = HealthCheckRecord.objects.get()
     assert record.status in {"healthy", "degraded"}
-    assert set(record.checks) == {"database", "redis", "celery", "tiktok", "carriers", "webhooks"}
+    assert set(record.checks) == {"database", "redis", "celery", "tiktok", "carriers", "webhooks", "relay"}
     assert record.checks["database"]["status"] == "healthy"
     assert record.duration_ms >= 0
 
