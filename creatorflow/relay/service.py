@@ -25,18 +25,12 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
 from django.db import connection as db_connection
-from django.db import connections
 from django.utils import timezone
 
-from creatorflow.inbox.services import (
-    QUEUE as INBOX_QUEUE,
-)
-from creatorflow.inbox.services import (
-    inbox_recover_lost,
-    inbox_reset_stuck,
-    inbox_send_due,
-)
+from creatorflow.inbox.services import QUEUE as INBOX_QUEUE
+from creatorflow.inbox.services import inbox_recover_lost, inbox_reset_stuck, inbox_send_due
 from creatorflow.outbox.publishing import RELAY_CHANNEL, broker_connection, queue_depths
 from creatorflow.outbox.services import (
     SEND_BATCH,
@@ -124,8 +118,8 @@ class _Wakeup:
     def wait(self, timeout: float) -> None:
         try:
             listener = self._listen()
-        except Exception:
-            logger.warning("relay: cannot LISTEN; polling instead", exc_info=True)
+        except Exception as exc:
+            logger.warning("relay: cannot LISTEN (%s); polling instead", type(exc).__name__)
             listener = None
         if listener is None:
             self.stop.wait(min(timeout, SQLITE_POLL_SECONDS if db_connection.vendor == "sqlite" else timeout))
@@ -137,8 +131,8 @@ class _Wakeup:
                 pass
             for _ in listener.notifies(timeout=0.0):
                 pass
-        except Exception:
-            logger.warning("relay: the LISTEN connection failed; reconnecting", exc_info=True)
+        except Exception as exc:
+            logger.warning("relay: the LISTEN connection failed (%s); reconnecting", type(exc).__name__)
             self.close()
             self.stop.wait(min(timeout, 1.0))
 
@@ -177,8 +171,13 @@ def run_relay(
                 if broker is None:
                     broker = broker_connection().__enter__()
                 result = relay_pass(recover=recover, connection=broker)
+            except (OperationalError, InterfaceError) as exc:
+                # The database is restarting or unreachable: one line per try, not a traceback.
+                logger.warning("relay: the database is unavailable (%s); retrying", type(exc).__name__)
+                connections.close_all()
+                result = PassResult(broker_down=True)
             except Exception:
-                logger.warning("relay: pass failed (database?); retrying", exc_info=True)
+                logger.exception("relay: pass failed; retrying")
                 connections.close_all()
                 result = PassResult(broker_down=True)
             if recover:
@@ -228,5 +227,5 @@ def _beat(name: str, started, totals: dict, *, broker_ok: bool) -> None:
                 "broker_ok": broker_ok,
             },
         )
-    except Exception:
-        logger.warning("relay: could not record its heartbeat", exc_info=True)
+    except Exception as exc:
+        logger.warning("relay: could not record its heartbeat (%s)", type(exc).__name__)
