@@ -12,6 +12,9 @@ The shape of the exchange:
   the `Label` comes back with empty `label_bytes` (and `label_url` when known); `find_label` fetches it
   again later.
 
+Each call is one HTTP request bounded by the carrier timeout: the SDK's own retrying adapter is
+replaced by one that never retries (`_without_sdk_retries`).
+
 Errors become `CarrierError`s with a message a creator can read: 5xx, 429 and connection failures are
 retryable, other 4xx are not; no answer in time (or a 408/504, or an unreadable answer) is a
 `CarrierTimeout`, because the request may have taken effect.
@@ -30,6 +33,7 @@ import easypost
 import requests
 from easypost.errors import ApiError, EasyPostError, HttpError, JsonError
 from easypost.errors import TimeoutError as EasyPostTimeoutError
+from requests.adapters import HTTPAdapter
 
 from .base import (
     Address,
@@ -69,6 +73,7 @@ class EasyPostCarrier:
         self.api_key = api_key or ""
         self.timeout = timeout
         self.client = easypost.EasyPostClient(self.api_key, api_base=base_url.rstrip("/"), timeout=timeout)
+        _without_sdk_retries(self.client)
 
     # --- the interface ---------------------------------------------------------------------------
 
@@ -234,6 +239,19 @@ class EasyPostCarrier:
                 status=response.status_code,
             )
         return response.content
+
+
+def _without_sdk_retries(client) -> None:
+    """The SDK mounts `HTTPAdapter(max_retries=3)` on its session, so a GET that times out is sent
+    four times (one 4 s lookup took 16 s) and a refused connection is retried on every method. Each
+    of our calls must be one request bounded by SHIPPING_CARRIER_TIMEOUT: retrying (with backoff,
+    honouring the breaker) is the purchase pipeline's decision. Mounting an adapter with no retries
+    on the same prefix replaces the SDK's."""
+    session = getattr(client, "_requests_session", None)
+    if session is None:  # an SDK that no longer keeps a session has nothing to undo
+        return
+    for prefix in list(session.adapters):
+        session.mount(prefix, HTTPAdapter(max_retries=0))
 
 
 # --- webhooks ------------------------------------------------------------------------------------
