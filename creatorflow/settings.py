@@ -313,7 +313,7 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe.com")
 EASYPOST_API_BASE_URL = env.str("EASYPOST_API_BASE_URL", default="https://api.easypost.com/v2")
-EASYPOST_WEBHOOK_SECRET = env.str("EASYPOST_WEBHOOK_SECRET", default="")
+# No longer used (CONTRACT.md §2): each carrier account has its own webhook token and secret.
 SHIPPO_API_BASE_URL = env.str("SHIPPO_API_BASE_URL", default="https://api.goshippo.com")
 SHIPPING_CARRIER_TIMEOUT = env.float("SHIPPING_CARRIER_TIMEOUT", default=10.0)
 # The built-in sandbox carrier posts its signed tracking webhooks here ("" = store them directly).

@@ -21,8 +21,14 @@ class CarrierAccountAdmin(admin.ModelAdmin):
     list_filter = ("provider", "enabled", ACCOUNT_FILTER)
     search_fields = ("name",)
     # The key is never shown; it is replaced from the dashboard's settings page.
-    exclude = ("api_key",)
-    readonly_fields = ("webhook_token", "last_test_at", "last_test_ok", "last_test_message")
+    exclude = ("api_key", "webhook_secret")
+    readonly_fields = (
+        "webhook_token_hash",
+        "webhook_issued_at",
+        "last_test_at",
+        "last_test_ok",
+        "last_test_message",
+    )
 
 
 @admin.register(ShippingProfile)

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from decimal import Decimal
@@ -30,6 +31,17 @@ from creatorflow.fields import EncryptedTextField
 
 def new_webhook_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+def webhook_token_hash(token: str) -> str:
+    """What we keep of a carrier account's webhook URL token: its SHA-256 (the token is random, so a
+    plain hash is enough; it is looked up by this value and compared in constant time)."""
+    return hashlib.sha256(token.encode("utf-8", errors="replace")).hexdigest()
+
+
+def _unknown_token_hash() -> str:
+    # A new row's token is issued (and shown once) by the service; until then nobody holds one.
+    return webhook_token_hash(new_webhook_token())
 
 
 class Provider(models.TextChoices):
@@ -61,7 +73,18 @@ class CarrierAccount(models.Model):
         default=list, blank=True, help_text='Allowed "CARRIER:service" pairs or carriers; empty allows all.'
     )
     options = models.JSONField(default=dict, blank=True, help_text="Provider options (sandbox faults).")
-    webhook_token = models.CharField(max_length=64, default=new_webhook_token, unique=True)
+    webhook_token_hash = models.CharField(
+        max_length=64,
+        default=_unknown_token_hash,
+        unique=True,
+        help_text="SHA-256 of the token in this account's tracking webhook URL (the token is shown once).",
+    )
+    webhook_secret = EncryptedTextField(
+        blank=True,
+        default="",
+        help_text="The key EasyPost (or the sandbox) signs this account's webhooks with.",
+    )
+    webhook_issued_at = models.DateTimeField(null=True, blank=True)
     last_test_at = models.DateTimeField(null=True, blank=True)
     last_test_ok = models.BooleanField(null=True, blank=True)
     last_test_message = models.CharField(max_length=500, blank=True)
@@ -121,6 +144,8 @@ class PackagePreset(models.Model):
 
 class ShipmentStatus(models.TextChoices):
     PENDING = "pending", "Buying label"
+    # Every carrier was down or refused for a passing reason: bought later on its own (`retry_at`).
+    WAITING = "waiting", "Waiting for carrier"
     PURCHASED = "purchased", "Label purchased"
     SHIPPED = "shipped", "Shipped"
     IN_TRANSIT = "in_transit", "In transit"
@@ -130,6 +155,11 @@ class ShipmentStatus(models.TextChoices):
     EXCEPTION = "exception", "Exception"
     FAILED = "failed", "No label could be bought"
     VOIDED = "voided", "Voided"
+
+
+class FailureKind(models.TextChoices):
+    TRANSIENT = "transient", "May pass on its own"
+    PERMANENT = "permanent", "Needs a person"
 
 
 # A voided or failed shipment no longer holds the order: it may get a new one.
@@ -161,6 +191,16 @@ class Shipment(models.Model):
     from_address = models.JSONField(default=dict, blank=True)
     to_address = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True, help_text="Each carrier's error when buying failed.")
+    # --- purchase waits and batch outcomes: a purchase every carrier failed for a passing reason
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="Waiting: the next purchase try.")
+    retry_count = models.PositiveSmallIntegerField(default=0, help_text="Tries that ended waiting.")
+    wait_reason = models.CharField(max_length=500, blank=True, help_text="Why it waits, for the creator.")
+    failure_kind = models.CharField(
+        max_length=10,
+        choices=FailureKind.choices,
+        blank=True,
+        help_text="Failed: whether the cause may pass on its own (the sweep retries those).",
+    )
     claimed_until = models.DateTimeField(null=True, blank=True, help_text="A worker is buying until then.")
     created_at = models.DateTimeField(default=timezone.now)
     purchased_at = models.DateTimeField(null=True, blank=True)
@@ -266,9 +306,12 @@ class LabelBatch(models.Model):
 
 class LabelBatchItem(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Label bought"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", "Buying label"
+        # The label is bought and TikTok is being told; not done until TikTok accepted it.
+        LABELLED = "labelled", "Label bought, handing to TikTok"
+        WAITING = "waiting", "Waiting for carrier"
+        DONE = "done", "Shipped"
+        FAILED = "failed", "Not shipped"
 
     batch = models.ForeignKey(LabelBatch, on_delete=models.CASCADE, related_name="items")
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
@@ -286,10 +329,26 @@ class LabelBatchItem(models.Model):
         return f"{self.order_id}: {self.status}"
 
 
+class SandboxWebhookEndpoint(models.Model):
+    """Where the sandbox carrier sends one customer's tracking webhooks, and the secret it signs them
+    with: the carrier's side of the webhook set-up (what a creator enters in EasyPost's dashboard).
+    Kept in our database because the sandbox is built in; `customer` is the carrier account's id."""
+
+    customer = models.CharField(max_length=64, unique=True)
+    token = EncryptedTextField()
+    secret = EncryptedTextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"sandbox webhooks of {self.customer}"
+
+
 class SandboxParcel(models.Model):
     """The sandbox carrier's record of a label it sold (its server-side state, kept in our database
-    because the sandbox is built in). Tracking progresses with time; beat sends the webhooks."""
+    because the sandbox is built in). Tracking progresses with time; beat sends the webhooks to the
+    endpoint its customer registered."""
 
+    customer = models.CharField(max_length=64, blank=True, help_text="Who bought it: the carrier account id.")
     tracking_number = models.CharField(max_length=40, unique=True)
     idempotency_key = models.CharField(max_length=64, unique=True)
     carrier = models.CharField(max_length=20)

@@ -16,6 +16,11 @@ urlpatterns = [
     path("settings/carriers/<uuid:carrier_account_id>/toggle/", views.carrier_toggle, name="carrier-toggle"),
     path("settings/carriers/<uuid:carrier_account_id>/delete/", views.carrier_delete, name="carrier-delete"),
     path("settings/carriers/<uuid:carrier_account_id>/test/", views.carrier_test, name="carrier-test"),
+    path(
+        "settings/carriers/<uuid:carrier_account_id>/webhook/",
+        views.carrier_webhook_regenerate,
+        name="carrier-webhook",
+    ),
     path("settings/presets/new/", views.preset_new, name="preset-new"),
     path("settings/presets/<uuid:preset_id>/edit/", views.preset_edit, name="preset-edit"),
     path("settings/presets/<uuid:preset_id>/delete/", views.preset_delete, name="preset-delete"),

@@ -27,6 +27,7 @@ from . import selectors
 from .forms import CarrierAccountForm, PackagePresetForm, ShippingProfileForm, apply_errors
 from .models import CarrierAccount, LabelFormat, PackagePreset, Provider, Shipment, ShipmentStatus
 from .services import settings as settings_services
+from .services.webhook_credentials import webhook_credentials_issue
 
 PAGE_SIZE = 25
 EDIT_ROLE = "member"
@@ -121,17 +122,39 @@ def packing_slip(request, order_id):
 # --- settings -------------------------------------------------------------------------------------
 
 
+WEBHOOK_URL_NAMES = {
+    Provider.EASYPOST: "easypost-webhook",
+    Provider.SHIPPO: "shippo-webhook",
+    Provider.SANDBOX: "sandbox-carrier-webhook",
+}
+
+
 def _carrier_rows(request) -> list[dict]:
-    shippo_url = request.build_absolute_uri(reverse("shippo-webhook"))
-    rows = []
-    for carrier_account in selectors.carrier_accounts_for_account(account=request.account):
-        webhook_url = ""
-        if carrier_account.provider == Provider.SHIPPO:
-            webhook_url = f"{shippo_url}?{urlencode({'token': carrier_account.webhook_token})}"
-        elif carrier_account.provider == Provider.EASYPOST:
-            webhook_url = request.build_absolute_uri(reverse("easypost-webhook"))
-        rows.append({"ca": carrier_account, "webhook_url": webhook_url})
-    return rows
+    return [
+        {
+            "ca": carrier_account,
+            "takes_webhooks": carrier_account.provider in (Provider.EASYPOST, Provider.SHIPPO),
+        }
+        for carrier_account in selectors.carrier_accounts_for_account(account=request.account)
+    ]
+
+
+def _credentials_page(request, carrier_account: CarrierAccount, credentials, *, new: bool):
+    """The carrier account's webhook URL (and secret) as issued: shown this once, never stored in
+    the clear, so the page says to copy them now. Not cached anywhere (no-store)."""
+    base = request.build_absolute_uri(reverse(WEBHOOK_URL_NAMES[carrier_account.provider]))
+    response = render(
+        request,
+        "shipping/webhook_credentials.html",
+        {
+            "ca": carrier_account,
+            "new": new,
+            "webhook_url": f"{base}?{urlencode({'token': credentials.token})}",
+            "secret": credentials.secret,
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _settings_context(request, *, profile_form: ShippingProfileForm | None = None) -> dict:
@@ -152,7 +175,6 @@ def _settings_context(request, *, profile_form: ShippingProfileForm | None = Non
         "presets": list(selectors.package_presets_for_account(account=account)),
         "can_edit": can_edit,
         "can_manage_carriers": request.membership.has_role(CARRIER_ROLE),
-        "easypost_webhook_url": request.build_absolute_uri(reverse("easypost-webhook")),
     }
 
 
@@ -226,8 +248,23 @@ def carrier_new(request):
             apply_errors(form, exc)
         else:
             messages.success(request, f"Added {carrier_account.name}. Test its connection below.")
+            if carrier_account.provider in (Provider.EASYPOST, Provider.SHIPPO):
+                credentials = webhook_credentials_issue(carrier_account=carrier_account, actor=request.user)
+                return _credentials_page(request, carrier_account, credentials, new=True)
             return _to_settings("carriers")
     return render(request, "shipping/carrier_form.html", {"form": form, "carrier_account": None})
+
+
+@require_POST
+@role_required(CARRIER_ROLE)
+def carrier_webhook_regenerate(request, carrier_account_id):
+    """A new webhook URL (and secret): the old ones stop working at once."""
+    carrier_account = _carrier_or_404(request, carrier_account_id)
+    if carrier_account.provider not in (Provider.EASYPOST, Provider.SHIPPO):
+        messages.error(request, f"{carrier_account.name} sends no tracking webhooks to set up.")
+        return _to_settings("carriers")
+    credentials = webhook_credentials_issue(carrier_account=carrier_account, actor=request.user)
+    return _credentials_page(request, carrier_account, credentials, new=False)
 
 
 @require_http_methods(["GET", "POST"])

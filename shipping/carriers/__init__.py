@@ -42,7 +42,9 @@ def carrier_for(carrier_account) -> Carrier:
     if provider == "sandbox":
         from .sandbox import SandboxCarrier
 
-        return SandboxCarrier(options=carrier_account.options or {}, timeout=timeout)
+        return SandboxCarrier(
+            options=carrier_account.options or {}, timeout=timeout, customer=str(carrier_account.pk or "")
+        )
     if provider == "easypost":
         from .easypost import EasyPostCarrier
 

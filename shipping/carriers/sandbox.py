@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
@@ -119,9 +120,10 @@ def _lines(address: Address) -> tuple[str, ...]:
 class SandboxCarrier:
     provider = "sandbox"
 
-    def __init__(self, *, options: dict | None = None, timeout: float = 10.0):
+    def __init__(self, *, options: dict | None = None, timeout: float = 10.0, customer: str = ""):
         self.options = options or {}
         self.timeout = timeout
+        self.customer = customer  # the carrier account this carrier is serving
 
     def _fault(self, operation: str) -> None:
         fault = self.options.get("fault") or ""
@@ -200,6 +202,7 @@ class SandboxCarrier:
             row, _ = SandboxParcel.objects.get_or_create(
                 idempotency_key=request.idempotency_key,
                 defaults={
+                    "customer": self.customer,
                     "tracking_number": tracking_number_for(rate.carrier, request.idempotency_key),
                     "carrier": rate.carrier,
                     "service": rate.service,
@@ -304,31 +307,43 @@ def parse_webhook(body: bytes) -> list[TrackingUpdate]:
     ]
 
 
-def send_webhook(update: TrackingUpdate) -> bool:
-    """POST one signed tracking event to SHIPPING_SANDBOX_WEBHOOK_URL, or store it straight in the
-    inbox when no URL is set (the embedded default has no server to call). True when delivered."""
+def send_webhook(update: TrackingUpdate, *, customer: str) -> bool | None:
+    """POST one tracking event to the endpoint `customer` (a carrier account) registered with us,
+    signed with its secret: SHIPPING_SANDBOX_WEBHOOK_URL with its token, or straight into the inbox
+    when no URL is set (the embedded default has no server to call). True when delivered, False when
+    the endpoint did not take it (try again later), None when the customer has no endpoint (its
+    carrier account was deleted: nobody to tell)."""
     from creatorflow.inbox.facade import inbox_store
 
-    from ..webhooks import easypost_signature, sandbox_webhook_secret
+    from ..services.webhook_credentials import sandbox_endpoint_for
+    from ..webhooks import easypost_signature
 
+    endpoint = sandbox_endpoint_for(customer) if customer else None
+    if endpoint is None:
+        logger.info(
+            "sandbox carrier: no webhook endpoint for customer %r; %s not sent", customer, update.event_id
+        )
+        return None
     body = webhook_body(update)
     url = settings.SHIPPING_SANDBOX_WEBHOOK_URL
     if not url:
         inbox_store(
             provider="sandbox_carrier",
-            external_id=update.event_id,
+            external_id=f"{customer}:{update.event_id}",
             event_type="tracker.updated",
             body=body,
             headers={},
+            source=customer,
         )
         return True
+    separator = "&" if "?" in url else "?"
     try:
         response = requests.post(
-            url,
+            f"{url}{separator}{urlencode({'token': endpoint.token})}",
             data=body,
             headers={
                 "Content-Type": "application/json",
-                "X-Hmac-Signature": easypost_signature(sandbox_webhook_secret(), body),
+                "X-Hmac-Signature": easypost_signature(endpoint.secret, body),
             },
             timeout=5,
         )
@@ -354,8 +369,11 @@ def sandbox_progress(*, now: datetime | None = None, limit: int = 500) -> int:
         updates = history(row, now=now)
         known = STEPS.index(row.notified_status) if row.notified_status in STEPS else -1
         for update in updates[known + 1 :]:
-            if not send_webhook(update):
-                return sent
+            delivered = send_webhook(update, customer=row.customer)
+            if delivered is None:
+                break  # nobody to tell about this parcel; the others still go out
+            if not delivered:
+                return sent  # the endpoint is down: the next run tries again
             SandboxParcel.objects.filter(pk=row.pk).update(notified_status=update.status)
             sent += 1
     return sent

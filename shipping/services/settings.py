@@ -21,6 +21,7 @@ from inventory.models import Warehouse
 
 from ..carriers import CarrierError, carrier_for
 from ..models import CarrierAccount, LabelFormat, PackagePreset, Provider, RatePolicy, ShippingProfile
+from .webhook_credentials import webhook_credentials_issue
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,9 @@ def carrier_account_create(
             target=carrier_account,
             changes=diff({}, carrier_account, CARRIER_FIELDS),
         )
+        if carrier_account.provider == Provider.SANDBOX:
+            # The built-in carrier's webhooks are set up on both sides at once: nothing to copy.
+            webhook_credentials_issue(carrier_account=carrier_account, actor=actor)
     return carrier_account
 
 

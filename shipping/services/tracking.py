@@ -45,12 +45,15 @@ RANK = {
 }
 
 
-def tracking_apply(*, update: TrackingUpdate, source: str, account_id: str = "") -> bool:
-    """Apply one update; False when no live shipment of ours has this tracking number."""
-    shipments = Shipment.objects.filter(LIVE_SHIPMENT, tracking_number=update.tracking_number)
-    if account_id:
-        shipments = shipments.filter(account_id=account_id)
-    shipment = shipments.first()
+def tracking_apply(*, update: TrackingUpdate, source: str, carrier_account_id: str) -> bool:
+    """Apply one update to the live shipment of `carrier_account_id` with its tracking number; False
+    when that carrier account has none. Never matched across carrier accounts: the webhook that
+    brought the update was addressed to one account, and applies to its parcels only."""
+    if not carrier_account_id or not update.tracking_number:
+        return False
+    shipment = Shipment.objects.filter(
+        LIVE_SHIPMENT, tracking_number=update.tracking_number, carrier_account_id=carrier_account_id
+    ).first()
     if shipment is None or not update.tracking_number:
         logger.info("tracking: no live shipment for %s (%s)", update.tracking_number, source)
         return False

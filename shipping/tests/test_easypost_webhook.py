@@ -1,9 +1,10 @@
-"""`POST /webhooks/carriers/easypost/`: `X-Hmac-Signature: hmac-sha256-hex=<hex>` of the raw body keyed
-with the NFKD-normalised secret (CONTRACT.md §3), stored once in the inbox, deduplicated on the Event id.
+"""`POST /webhooks/carriers/easypost/?token=<the carrier account's token>`: `X-Hmac-Signature:
+hmac-sha256-hex=<hex>` of the raw body keyed with that carrier account's NFKD-normalised secret
+(CONTRACT.md §3), stored once in the inbox, deduplicated on the Event id within that account.
 
 The expected signatures are computed here from hmac/hashlib/unicodedata, not with our helper. The
-inbox's processing task is only scheduled on commit, which the test transaction never reaches; the
-callbacks are captured (not run) to see what would be dispatched.
+request itself never sends anything to the broker (the relay does): the captured on-commit
+callbacks show that.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import unicodedata
 import pytest
 from django.test import Client
 
+from accounts.tests.factories import AccountFactory
 from creatorflow.inbox.models import InboundEvent
+from shipping.models import CarrierAccount, webhook_token_hash
 
 URL = "/webhooks/carriers/easypost/"
+TOKEN = "ep-token-for-this-account-0001"
 # A precomposed "é" and the "ﬁ" ligature: NFKD turns them into "e" + U+0301 and "fi".
 SECRET = "whsec-\u00e9t\u00e9-\ufb01le-42"
 BODY = json.dumps(
@@ -51,15 +55,27 @@ def sign(body: bytes, secret: str = SECRET, *, normalise: bool = True) -> str:
     return "hmac-sha256-hex=" + hmac.new(key.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def post(body: bytes, signature: str | None):
+def post(body: bytes, signature: str | None, token: str | None = TOKEN):
     headers = {"X-Hmac-Signature": signature} if signature is not None else {}
-    return Client().post(URL, data=body, content_type="application/json", headers=headers)
+    url = URL if token is None else f"{URL}?token={token}"
+    return Client().post(url, data=body, content_type="application/json", headers=headers)
+
+
+def easypost_account(*, token: str, secret: str, provider: str = "easypost") -> CarrierAccount:
+    return CarrierAccount.objects.create(
+        account=AccountFactory(),
+        provider=provider,
+        name=f"{provider} {token[:6]}",
+        api_key="EZTK-test",
+        webhook_token_hash=webhook_token_hash(token),
+        webhook_secret=secret,
+    )
 
 
 @pytest.fixture
-def webhook_secret(settings):
+def webhook_secret(db):
     assert unicodedata.normalize("NFKD", SECRET) != SECRET  # the test means something only if so
-    settings.EASYPOST_WEBHOOK_SECRET = SECRET
+    easypost_account(token=TOKEN, secret=SECRET)
     return SECRET
 
 
@@ -70,27 +86,26 @@ def test_a_signed_event_is_stored_once_in_the_inbox(webhook_secret, django_captu
 
     assert response.status_code == 200
     event = InboundEvent.objects.get()
-    assert (event.provider, event.external_id, event.event_type) == (
+    carrier_account = CarrierAccount.objects.get()
+    assert (event.provider, event.external_id, event.event_type, event.source) == (
         "easypost",
-        "evt_5f6e0b8a1c2d4e3f",
+        f"{carrier_account.pk}:evt_5f6e0b8a1c2d4e3f",
         "tracker.updated",
+        str(carrier_account.pk),
     )
     assert event.body_bytes == BODY
-    assert len(dispatched) == 1  # processing is handed to the inbox task after commit
+    assert dispatched == []  # the relay sends it; the request waited on nothing
+    assert event.dispatched_at is None
 
 
 @pytest.mark.django_db
-def test_the_same_event_again_is_answered_alike_and_not_stored_twice(
-    webhook_secret, django_capture_on_commit_callbacks
-):
+def test_the_same_event_again_is_answered_alike_and_not_stored_twice(webhook_secret):
     assert post(BODY, sign(BODY)).status_code == 200
 
-    with django_capture_on_commit_callbacks() as dispatched:
-        response = post(BODY, sign(BODY))
+    response = post(BODY, sign(BODY))
 
     assert response.status_code == 200
     assert InboundEvent.objects.filter(provider="easypost").count() == 1
-    assert dispatched == []
 
 
 @pytest.mark.django_db
@@ -125,13 +140,45 @@ def test_a_missing_or_wrong_signature_is_401_and_stores_nothing(webhook_secret, 
 
 
 @pytest.mark.django_db
-def test_without_a_configured_secret_everything_is_refused(settings):
-    settings.EASYPOST_WEBHOOK_SECRET = ""
+def test_an_account_without_a_secret_is_refused_everything():
+    # given an EasyPost account whose webhook secret was never issued
+    easypost_account(token=TOKEN, secret="")
 
-    response = post(BODY, sign(BODY, ""))
-
-    assert response.status_code == 401
+    # when anything arrives, even "signed" with the empty key, then it is refused
+    assert post(BODY, sign(BODY, "")).status_code == 401
     assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", [None, "", "not-a-token-of-anyone", "x" * 65])
+def test_a_missing_or_unknown_token_is_401(webhook_secret, token):
+    assert post(BODY, sign(BODY), token=token).status_code == 401
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_another_providers_token_is_401():
+    # given a Shippo account whose token someone sends to the EasyPost endpoint
+    easypost_account(token="shippo-token-0002", secret=SECRET, provider="shippo")
+
+    assert post(BODY, sign(BODY), token="shippo-token-0002").status_code == 401
+    assert not InboundEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_one_accounts_event_id_cannot_pre_empt_anothers(webhook_secret):
+    # given tenant A's event already stored, and tenant B (another account) sends the same Event id
+    assert post(BODY, sign(BODY)).status_code == 200
+    easypost_account(token="tenant-b-token-0003", secret="whsec-b")
+
+    # when B's copy arrives, signed with B's own secret
+    response = post(BODY, sign(BODY, "whsec-b"), token="tenant-b-token-0003")
+
+    # then it is stored for B: each account's events are deduplicated on their own
+    assert response.status_code == 200
+    assert sorted(InboundEvent.objects.values_list("source", flat=True)) == sorted(
+        str(pk) for pk in CarrierAccount.objects.values_list("pk", flat=True)
+    )
 
 
 @pytest.mark.django_db
@@ -153,4 +200,4 @@ def test_an_event_from_the_stand_in_is_accepted(webhook_secret, easypost_standin
     response = post(body, sign(body))
 
     assert response.status_code == 200
-    assert InboundEvent.objects.get().external_id == "evt_from_standin"
+    assert InboundEvent.objects.get().external_id.endswith(":evt_from_standin")

@@ -14,7 +14,7 @@ from inventory.tests.factories import stocked_sku
 from orders.facade import order_cancel
 from orders.models import OrderStatus
 from shipping.carriers.base import TrackingUpdate
-from shipping.models import SandboxParcel, Shipment, ShipmentStatus
+from shipping.models import CarrierAccount, SandboxParcel, Shipment, ShipmentStatus
 from shipping.services.fulfil import shipment_void
 from shipping.services.purchase import shipment_purchase
 from shipping.services.sweep import shipping_sweep
@@ -82,14 +82,30 @@ def test_tracking_moves_the_shipment_and_order_forward_only():
     order.status = OrderStatus.SHIPPED
     order.save(update_fields=["status"])
 
-    assert tracking_apply(update=_update(shipment, "in_transit", 1), source="easypost")
+    assert tracking_apply(
+        update=_update(shipment, "in_transit", 1),
+        source="easypost",
+        carrier_account_id=str(shipment.carrier_account_id),
+    )
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_TRANSIT
-    assert tracking_apply(update=_update(shipment, "delivered", 3), source="easypost")
+    assert tracking_apply(
+        update=_update(shipment, "delivered", 3),
+        source="easypost",
+        carrier_account_id=str(shipment.carrier_account_id),
+    )
     # a late, older "in transit" changes nothing
-    assert tracking_apply(update=_update(shipment, "in_transit", 2), source="easypost")
+    assert tracking_apply(
+        update=_update(shipment, "in_transit", 2),
+        source="easypost",
+        carrier_account_id=str(shipment.carrier_account_id),
+    )
     # the same update twice is kept once
-    assert tracking_apply(update=_update(shipment, "delivered", 3), source="easypost")
+    assert tracking_apply(
+        update=_update(shipment, "delivered", 3),
+        source="easypost",
+        carrier_account_id=str(shipment.carrier_account_id),
+    )
 
     shipment.refresh_from_db()
     order.refresh_from_db()
@@ -103,10 +119,23 @@ def test_tracking_for_an_unknown_number_or_another_accounts_shipment_is_ignored(
     _, _, shipment = _bought(shop)
     _, other_shop, _ = shipping_creator()
 
+    other_carrier = CarrierAccount.objects.create(
+        account=other_shop.account, provider="sandbox", name="Other"
+    )
+
     unknown = TrackingUpdate(tracking_number="NOPE", status="delivered", occurred_at=timezone.now())
-    assert tracking_apply(update=unknown, source="shippo") is False
-    assert tracking_apply(update=_update(shipment, "delivered", 1), source="shippo",
-                          account_id=str(other_shop.account_id)) is False  # fmt: skip
+    assert (
+        tracking_apply(update=unknown, source="shippo", carrier_account_id=str(shipment.carrier_account_id))
+        is False
+    )
+    # another tenant's carrier account naming our tracking number changes nothing
+    assert tracking_apply(update=_update(shipment, "delivered", 1), source="sandbox",
+                          carrier_account_id=str(other_carrier.pk)) is False  # fmt: skip
+    # and no carrier account at all matches nothing (never a global match by tracking number)
+    assert (
+        tracking_apply(update=_update(shipment, "delivered", 1), source="sandbox", carrier_account_id="")
+        is False
+    )
     shipment.refresh_from_db()
     assert shipment.status == ShipmentStatus.PURCHASED
 

@@ -12,7 +12,8 @@ from accounts.tests.factories import AccountFactory
 from creatorflow.inbox.models import InboundEvent
 from shipping.carriers.base import TRACKING_STATUSES
 from shipping.carriers.shippo import parse_webhook
-from shipping.models import CarrierAccount, Provider
+from shipping.models import CarrierAccount, Provider, webhook_token_hash
+from shipping.services.webhook_credentials import webhook_credentials_issue
 from shipping.standins.shippo import ShippoStandin, track_updated_event
 
 URL = "/webhooks/carriers/shippo/"
@@ -144,9 +145,17 @@ def test_the_standins_track_round_trips_through_parse_webhook():
 # --- the endpoint -------------------------------------------------------------------------------
 
 
+def with_token(carrier_account: CarrierAccount) -> CarrierAccount:
+    """Issue the account's webhook URL token (as the settings page does) and keep it on the object."""
+    carrier_account.raw_token = webhook_credentials_issue(carrier_account=carrier_account, actor="test").token
+    return carrier_account
+
+
 @pytest.fixture
 def shippo_account(db):
-    return CarrierAccount.objects.create(account=AccountFactory(), provider=Provider.SHIPPO, name="Shippo")
+    return with_token(
+        CarrierAccount.objects.create(account=AccountFactory(), provider=Provider.SHIPPO, name="Shippo")
+    )
 
 
 def post(client, body: bytes, token: str | None):
@@ -160,19 +169,41 @@ def test_a_webhook_with_the_accounts_token_is_stored_once(
 ):
     body = track_updated(status_entry("TRANSIT", details="Departed facility"))
 
-    # when Shippo delivers the event twice (a retry), processing captured rather than run
+    # when Shippo delivers the event twice (a retry)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        first = post(client, body, shippo_account.webhook_token)
-        second = post(client, body, shippo_account.webhook_token)
+        first = post(client, body, shippo_account.raw_token)
+        second = post(client, body, shippo_account.raw_token)
 
-    # then both are answered 200 and there is one stored event, attributed to the account
+    # then both are answered 200 and there is one stored event, attributed to the carrier account
     assert first.status_code == 200 and second.status_code == 200
     event = InboundEvent.objects.get()
     assert event.provider == "shippo"
-    assert event.source == str(shippo_account.account_id)
+    assert event.source == str(shippo_account.pk)
     assert event.event_type == "track_updated"
     assert bytes(event.body_bytes) == body
-    assert len(callbacks) == 1  # one processing dispatch, for the first delivery only
+    assert callbacks == []  # the relay sends it: the request waited on nothing
+
+
+@pytest.mark.django_db
+def test_the_token_is_kept_only_as_a_hash(shippo_account):
+    # given an account whose webhook URL token was issued (and shown once)
+    row = CarrierAccount.objects.filter(pk=shippo_account.pk).values().get()
+
+    # then the raw token is nowhere in its row, only its SHA-256
+    assert shippo_account.raw_token not in json.dumps(row, default=str)
+    assert row["webhook_token_hash"] == webhook_token_hash(shippo_account.raw_token)
+
+
+@pytest.mark.django_db
+def test_a_new_token_retires_the_old_one(client, shippo_account):
+    # given the account's URL was replaced
+    old = shippo_account.raw_token
+    with_token(shippo_account)
+
+    # then the old URL is refused and the new one is taken
+    body = track_updated(status_entry("TRANSIT"))
+    assert post(client, body, old).status_code == 401
+    assert post(client, body, shippo_account.raw_token).status_code == 200
 
 
 @pytest.mark.django_db
@@ -186,27 +217,26 @@ def test_a_wrong_or_missing_token_is_refused_and_nothing_stored(client, shippo_a
 
 @pytest.mark.django_db
 def test_the_token_of_another_providers_carrier_account_is_refused(client):
-    easypost = CarrierAccount.objects.create(
-        account=AccountFactory(), provider=Provider.EASYPOST, name="EasyPost"
+    easypost = with_token(
+        CarrierAccount.objects.create(account=AccountFactory(), provider=Provider.EASYPOST, name="EasyPost")
     )
 
-    response = post(client, track_updated(status_entry("DELIVERED")), easypost.webhook_token)
+    response = post(client, track_updated(status_entry("DELIVERED")), easypost.raw_token)
 
     assert response.status_code == 401
     assert not InboundEvent.objects.exists()
 
 
 @pytest.mark.django_db
-def test_each_account_is_told_apart_by_its_token(client, shippo_account, django_capture_on_commit_callbacks):
-    other = CarrierAccount.objects.create(account=AccountFactory(), provider=Provider.SHIPPO, name="Shippo 2")
+def test_each_account_is_told_apart_by_its_token(client, shippo_account):
+    other = with_token(
+        CarrierAccount.objects.create(account=AccountFactory(), provider=Provider.SHIPPO, name="Shippo 2")
+    )
 
-    with django_capture_on_commit_callbacks(execute=False):
-        post(
-            client, track_updated(status_entry("TRANSIT"), tracking_number="A1"), shippo_account.webhook_token
-        )
-        post(client, track_updated(status_entry("TRANSIT"), tracking_number="B2"), other.webhook_token)
+    post(client, track_updated(status_entry("TRANSIT"), tracking_number="A1"), shippo_account.raw_token)
+    post(client, track_updated(status_entry("TRANSIT"), tracking_number="B2"), other.raw_token)
 
     assert set(InboundEvent.objects.values_list("source", flat=True)) == {
-        str(shippo_account.account_id),
-        str(other.account_id),
+        str(shippo_account.pk),
+        str(other.pk),
     }

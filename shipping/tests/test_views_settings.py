@@ -12,7 +12,13 @@ from creatorflow.audit.models import AuditLogEntry
 from creatorflow.core.errors import DomainError
 from creatorflow.core.testing import assert_other_account_gets_404, client_for
 from inventory.tests.factories import WarehouseFactory
-from shipping.models import CarrierAccount, PackagePreset, ShippingProfile
+from shipping.models import (
+    CarrierAccount,
+    PackagePreset,
+    SandboxWebhookEndpoint,
+    ShippingProfile,
+    webhook_token_hash,
+)
 from shipping.services.settings import (
     carrier_account_create,
     carrier_account_test,
@@ -78,8 +84,8 @@ def carrier_form(**overrides):
 
 def test_the_settings_page_lists_carrier_accounts_without_ever_showing_a_key(owner):
     # given
-    easypost = easypost_of(owner.account, services_allowed=["USPS", "UPS:Ground"])
-    shippo = carrier_account_create(
+    easypost_of(owner.account, services_allowed=["USPS", "UPS:Ground"])
+    carrier_account_create(
         account=owner.account,
         actor=None,
         provider="shippo",
@@ -100,10 +106,11 @@ def test_the_settings_page_lists_carrier_accounts_without_ever_showing_a_key(own
     assert "Disabled" in html and "Enabled" in html
     assert html.count("•••• set") == 2
     assert SECRET not in html and "shippo_test_99" not in html
-    # and the webhook URLs to paste into the providers' dashboards
-    assert f"http://testserver/webhooks/carriers/shippo/?token={shippo.webhook_token}" in html
-    assert "http://testserver/webhooks/carriers/easypost/" in html
-    assert easypost.webhook_token not in html
+    # and no webhook URL is shown again (its token is stored only as a hash): each says whether it
+    # is set up, and offers a new one
+    assert "?token=" not in html
+    assert html.count("Tracking webhook: not set up yet") == 2
+    assert "Set up webhook" in html
 
 
 def test_the_settings_page_creates_the_profile_with_the_default_warehouse(owner):
@@ -137,9 +144,16 @@ def test_adding_an_easypost_account_stores_the_key_encrypted_and_audits_without_
         "/shipping/settings/carriers/new/", carrier_form(services_allowed="USPS, UPS:Ground")
     )
 
-    # then
-    assert response.status_code == 302 and response.url == "/shipping/settings/#carriers"
+    # then the page shows the account's own webhook URL and secret, this once, uncached
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    html = response.content.decode()
+    assert "shown only this once" in html
     carrier_account = CarrierAccount.objects.get(account=owner.account)
+    token = re.search(r"/webhooks/carriers/easypost/\?token=([\w-]+)", html).group(1)
+    assert carrier_account.webhook_token_hash == webhook_token_hash(token)
+    assert carrier_account.webhook_secret and carrier_account.webhook_secret in html
+    assert token not in str(CarrierAccount.objects.filter(pk=carrier_account.pk).values().get())
     assert carrier_account.api_key == SECRET
     assert carrier_account.services_allowed == ["USPS", "UPS:Ground"]
     raw = raw_api_key(carrier_account)
@@ -160,9 +174,10 @@ def test_easypost_and_shippo_need_a_key_and_the_sandbox_does_not(owner):
         assert response.status_code == 200
         assert "needs an API key" in response.content.decode()
     assert not CarrierAccount.objects.exists()
-    # and the sandbox is fine without one
+    # and the sandbox is fine without one (its webhooks are set up on both sides at once)
     response = client.post("/shipping/settings/carriers/new/", carrier_form(provider="sandbox", api_key=""))
     assert response.status_code == 302
+    assert SandboxWebhookEndpoint.objects.filter(customer=str(CarrierAccount.objects.get().pk)).exists()
     assert CarrierAccount.objects.get().provider == "sandbox"
 
 
@@ -525,3 +540,46 @@ def test_test_connection_reaches_easypost_through_its_sdk(owner, easypost_standi
     revoked.refresh_from_db()
     assert revoked.last_test_ok is False and revoked.last_test_message
     assert revoked.last_test_message in bad.content.decode()
+
+
+def test_a_new_webhook_url_replaces_the_old_one_and_is_shown_once(owner):
+    # given a Shippo account set up with a webhook URL
+    shippo = carrier_account_create(
+        account=owner.account, actor=None, provider="shippo", name="Shippo", api_key="shippo_test_1"
+    )
+    client = client_for(owner)
+    first = client.post(f"/shipping/settings/carriers/{shippo.pk}/webhook/").content.decode()
+    old = re.search(r"\?token=([\w-]+)", first).group(1)
+
+    # when the owner makes a new one
+    response = client.post(f"/shipping/settings/carriers/{shippo.pk}/webhook/")
+
+    # then a different URL is shown, the old one no longer works, and the settings page shows neither
+    new = re.search(r"\?token=([\w-]+)", response.content.decode()).group(1)
+    assert new != old and "no longer work" in response.content.decode()
+    body = b'{"event": "track_updated", "data": {}}'
+    assert (
+        Client()
+        .post(f"/webhooks/carriers/shippo/?token={old}", body, content_type="application/json")
+        .status_code
+        == 401
+    )
+    assert (
+        Client()
+        .post(f"/webhooks/carriers/shippo/?token={new}", body, content_type="application/json")
+        .status_code
+        == 200
+    )
+    settings_html = client.get("/shipping/settings/").content.decode()
+    assert old not in settings_html and new not in settings_html
+
+
+def test_only_carrier_managers_may_make_a_new_webhook_url_and_only_of_their_own_account(owner):
+    shippo = carrier_account_create(
+        account=owner.account, actor=None, provider="shippo", name="Shippo", api_key="shippo_test_1"
+    )
+    member = MembershipFactory(account=owner.account, role="member")
+    assert client_for(member).post(f"/shipping/settings/carriers/{shippo.pk}/webhook/").status_code == 403
+    assert_other_account_gets_404(
+        f"/shipping/settings/carriers/{shippo.pk}/webhook/", owner=owner, method="post"
+    )
