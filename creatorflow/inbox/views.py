@@ -16,8 +16,13 @@ A provider's endpoint subclasses `InboundWebhookView` and fills in two hooks::
                                  event_type=str(payload.get("type", "")))
 
 The request does no outbound call and no processing: the event is stored (once, thanks to the
-unique constraint) and a task is dispatched after commit. A duplicate gets exactly the answer the
-first delivery got, so a platform retrying after a timeout sees success and stops.
+unique constraint) and left for the relay to send. A duplicate gets exactly the answer the first
+delivery got, so a platform retrying after a timeout sees success and stops.
+
+Hostile bodies are refused here, once for every provider, and never stored (CONTRACT.md §3): a body
+over MAX_BODY_BYTES (refused from Content-Length before it is read, and never read past the limit),
+JSON nested deeper than MAX_JSON_DEPTH, or a NUL character anywhere in its keys or strings or in the
+query string (PostgreSQL cannot store one, so such an event could only ever fail) is a 400.
 """
 
 from __future__ import annotations
@@ -26,16 +31,60 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from .services import inbox_store
 
+MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 64
+
 
 class BadPayload(Exception):
     """The body is authentic but unusable (not JSON, no id…): answered with `bad_payload_status`."""
+
+
+def _read_body(request: HttpRequest) -> bytes | None:
+    """The raw body, or None when it is over MAX_BODY_BYTES (read at most one byte past the limit)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if declared > MAX_BODY_BYTES:
+        return None
+    body = request.read(MAX_BODY_BYTES + 1)
+    return None if len(body) > MAX_BODY_BYTES else body
+
+
+def json_problem(body: bytes) -> str | None:
+    """Why a body that parses as JSON cannot be an event we store, or None. Iterative, so a body
+    nested thousands deep cannot exhaust the stack; a body that is not JSON is left to the
+    provider's own parser (its answer for "not JSON" stays the provider's)."""
+    if b"\x00" in body:
+        return "NUL byte in the body"
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    except (ValueError, UnicodeDecodeError):
+        return None
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return "NUL character in the JSON"
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and "\x00" in key:
+                    return "NUL character in the JSON"
+                stack.append((item, depth + 1))
+    return None
 
 
 @dataclass(frozen=True)
@@ -88,14 +137,23 @@ class InboundWebhookView(View):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not self.provider:
             raise NotImplementedError(f"{type(self).__name__} must set `provider`.")
-        body = request.body
+        body = _read_body(request)
+        if body is None:
+            return HttpResponseBadRequest("body over 1 MB", content_type="text/plain")
+        if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+            return HttpResponseBadRequest("NUL character in the query string", content_type="text/plain")
         if not self.verify_signature(request, body):
             return HttpResponse(status=self.bad_signature_status)
+        problem = json_problem(body)
+        if problem:
+            return HttpResponseBadRequest(problem, content_type="text/plain")
         try:
             parsed = self.parse(request, body)
         except BadPayload:
             return HttpResponse(status=self.bad_payload_status)
-        if not parsed.external_id or len(parsed.external_id) > 255:
+        except RecursionError:
+            return HttpResponse(status=self.bad_payload_status)
+        if not parsed.external_id or len(parsed.external_id) > 255 or "\x00" in parsed.external_id:
             return HttpResponse(status=self.bad_payload_status)
         _event, created = inbox_store(
             provider=self.provider,
