@@ -28,3 +28,14 @@ class BreakerOpen(Exception):
 @shared_task(name="outbox_tests.breaker_open", acks_late=True, reject_on_worker_lost=True)
 def breaker_open() -> None:
     raise BreakerOpen("circuit open; retry in 300 s")
+
+
+@shared_task(name="outbox_tests.slow_effect", acks_late=True, reject_on_worker_lost=True, time_limit=300)
+def slow_effect(label: str, seconds: float) -> None:
+    """Notes that it started, works for `seconds`, then leaves its effect: a worker killed in
+    between leaves a start and no effect."""
+    import time
+
+    Account.objects.create(name=f"started:{label}")
+    time.sleep(seconds)
+    Account.objects.create(name=label)
