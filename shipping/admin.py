@@ -7,6 +7,7 @@ from .models import (
     LabelBatchItem,
     PackagePreset,
     SandboxParcel,
+    SandboxWebhookEndpoint,
     Shipment,
     ShippingProfile,
     TrackingEvent,
@@ -109,3 +110,17 @@ class LabelBatchItemAdmin(admin.ModelAdmin):
 class SandboxParcelAdmin(admin.ModelAdmin):
     list_display = ("tracking_number", "carrier", "service", "created_at", "voided", "notified_status")
     search_fields = ("tracking_number",)
+
+
+@admin.register(SandboxWebhookEndpoint)
+class SandboxWebhookEndpointAdmin(admin.ModelAdmin):
+    """The built-in carrier's side of a webhook set-up: which customer, when changed. The token and
+    secret stay out of the admin (they are the customer's credentials)."""
+
+    list_display = ("customer", "updated_at")
+    search_fields = ("customer",)
+    fields = ("customer", "updated_at")
+    readonly_fields = ("customer", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
