@@ -3,8 +3,8 @@
 Per call, in this order:
 1. the circuit breaker "tiktok" (5 failures → open 60 s) is asked first: open → `CircuitOpenError`
    without touching the network;
-2. the shared token bucket for (app, shop, path template) is taken: 50 requests/s across every
-   worker (Redis in production);
+2. a place in the shared sliding window for (app, shop, path template) is taken: at most 50
+   requests in any one second across every worker (Redis in production);
 3. an access token about to expire is refreshed first (`tokens.authorization_refresh`, one refresh
    for all workers);
 4. the request is signed (`wire.prepare_call`) and sent with a timeout;
@@ -31,7 +31,7 @@ import requests
 from django.conf import settings
 
 from creatorflow.resilience.circuit import CircuitOpenError, get_breaker
-from creatorflow.resilience.ratelimit import RateLimited, TokenBucket
+from creatorflow.resilience.ratelimit import RateLimited, WindowLimiter
 from creatorflow.resilience.retry import RetryPolicy
 
 from . import wire
@@ -48,8 +48,11 @@ from .wire import (
 logger = logging.getLogger(__name__)
 
 BREAKER = "tiktok"
-RATE_PER_S = 50.0
-RATE_BURST = 10.0
+# TikTok's limit: 50 requests in any one second per API path and shop (no burst above it). Our
+# window is a little longer than TikTok's second: a request reaches TikTok some milliseconds after
+# its grant, and that delay varies, so grants 1.0 s apart could arrive closer than a second.
+RATE_PER_S = 50
+RATE_WINDOW_S = 1.1
 # Short, in-call retries: a task that still fails is retried by its own policy later.
 RETRY = RetryPolicy(max_attempts=4, base_seconds=0.5, cap_seconds=8.0)
 # A Retry-After longer than this is not slept through in a worker: the error goes to the caller.
@@ -189,9 +192,9 @@ class TikTokClient:
 
     # -- plumbing --
 
-    def _bucket(self, template: str) -> TokenBucket:
+    def _limiter(self, template: str) -> WindowLimiter:
         scope = self.shop.shop_id if self.shop is not None else self.authorization.open_id
-        return TokenBucket(f"tiktok:{settings.TIKTOK_APP_KEY}:{scope}:{template}", RATE_PER_S, RATE_BURST)
+        return WindowLimiter(f"tiktok:{settings.TIKTOK_APP_KEY}:{scope}:{template}", RATE_PER_S, RATE_WINDOW_S)
 
     def _access_token(self, *, force_refresh: bool = False) -> str:
         from .tokens import authorization_refresh, needs_refresh
@@ -216,7 +219,7 @@ class TikTokClient:
             if not breaker.allow():
                 raise breaker.reject()
             try:
-                self._bucket(template).acquire(timeout=MAX_INLINE_WAIT)
+                self._limiter(template).acquire(timeout=MAX_INLINE_WAIT)
             except RateLimited as exc:
                 raise RateLimitedError("our own rate limit for this path is exhausted",
                                        retry_after=exc.retry_after) from exc  # fmt: skip

@@ -1,13 +1,13 @@
 from django.contrib import admin
 
-from .models import TokenBucketState
+from .models import RateWindowState
 
 
-@admin.register(TokenBucketState)
-class TokenBucketStateAdmin(admin.ModelAdmin):
+@admin.register(RateWindowState)
+class RateWindowStateAdmin(admin.ModelAdmin):
     """Read-only: the rows are the rate limiter's working state, edited by nobody."""
 
-    list_display = ("key", "tokens", "updated_at")
+    list_display = ("key", "updated_at")
     search_fields = ("key",)
 
     def has_add_permission(self, request):

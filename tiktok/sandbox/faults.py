@@ -1,4 +1,4 @@
-"""Fault injection and the per-path token bucket of the sandbox.
+"""Fault injection and the per-path rate limit of the sandbox.
 
 Both are consulted by every Open API request before it touches shop state, so a fault test sees
 exactly what a misbehaving TikTok would show our client: a slow answer, a 5xx, a 429 with
@@ -7,6 +7,7 @@ Retry-After, or a random internal error.
 
 from __future__ import annotations
 
+import collections
 import math
 import random
 import threading
@@ -69,27 +70,27 @@ class SandboxFaults:
 
 
 class RateLimiter:
-    """Token buckets keyed by (app, shop, path template): TikTok limits each API path per shop."""
+    """TikTok's per-path limit, keyed by (app, shop, path template): at most `rate_per_s` requests in
+    any one second (a sliding window, as TikTok counts them: no burst above the rate)."""
 
-    def __init__(self, rate_per_s: float, burst: float | None = None):
+    def __init__(self, rate_per_s: float):
         self.rate = float(rate_per_s)
-        self.burst = float(burst if burst is not None else rate_per_s)
-        self._buckets: dict[tuple, tuple[float, float]] = {}
+        self._windows: dict[tuple, collections.deque] = {}
         self._lock = threading.Lock()
 
     def acquire(self, key: tuple) -> float:
-        """Take one token. Returns 0 when allowed, else the seconds until a token is free."""
+        """Count one request. Returns 0 when allowed, else the seconds until one is."""
         if self.rate <= 0:
             return 0.0
         now = time.monotonic()
         with self._lock:
-            tokens, stamp = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - stamp) * self.rate)
-            if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
+            window = self._windows.setdefault(key, collections.deque())
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+            if len(window) < self.rate:
+                window.append(now)
                 return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.rate
+            return window[0] + 1.0 - now
 
 
 def retry_after_header(wait_s: float) -> str:

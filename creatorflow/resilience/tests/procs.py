@@ -40,35 +40,35 @@ def probe_breaker(name: str, result_queue) -> None:
     result_queue.put({"state": breaker.state(), "allow": breaker.allow()})
 
 
-def hammer_bucket(
+def hammer_window(
     key: str,
-    rate: float,
-    burst: float,
+    limit: int,
     backend: str,
     db_name: str | None,
     start,
     seconds: float,
     result_queue,
 ) -> None:
-    """Take tokens as fast as possible for `seconds` after `start` is set; report the grant times."""
+    """Take places in a 1-second window as fast as possible for `seconds` after `start` is set;
+    report when the calls ran and the limiter's own time of each grant."""
     setup_django(db_name)
     from django.db import connections
 
-    from creatorflow.resilience.ratelimit import DatabaseBucketBackend, RedisBucketBackend, TokenBucket
+    from creatorflow.resilience.ratelimit import DatabaseWindowBackend, RedisWindowBackend, WindowLimiter
 
     if backend == "redis":
         from django.conf import settings
 
-        chosen = RedisBucketBackend(settings.REDIS_URL)
+        chosen = RedisWindowBackend(settings.REDIS_URL)
     else:
-        chosen = DatabaseBucketBackend()
-    bucket = TokenBucket(key, rate, burst, backend=chosen)
+        chosen = DatabaseWindowBackend()
+    limiter = WindowLimiter(key, limit, 1.0, backend=chosen)
     start.wait(60)
     first_call = time.time()
     grants = []
     while time.time() - first_call < seconds:
-        if bucket.try_acquire() == 0.0:
-            grants.append(time.time())
+        if limiter.try_acquire() == 0.0:
+            grants.append(limiter.last_grant_at)
     last_call = time.time()
     connections.close_all()
     result_queue.put({"first_call": first_call, "last_call": last_call, "grants": grants})

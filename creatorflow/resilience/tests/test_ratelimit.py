@@ -1,20 +1,23 @@
-"""The token bucket: exact arithmetic, waiting, and a budget that holds across processes."""
+"""The sliding-window limiter: exact arithmetic, waiting, and a limit that holds in every one-second
+window across processes, on Redis and on the database, and through the TikTok client."""
 
+import bisect
 import multiprocessing
+import threading
 import time
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from creatorflow.resilience.models import TokenBucketState
+from creatorflow.resilience.models import RateWindowState
 from creatorflow.resilience.ratelimit import (
-    DatabaseBucketBackend,
+    DatabaseWindowBackend,
     RateLimited,
-    RedisBucketBackend,
-    TokenBucket,
+    RedisWindowBackend,
+    WindowLimiter,
     default_backend,
-    purge_idle_buckets,
+    purge_idle_windows,
 )
 from creatorflow.resilience.tests import procs
 
@@ -23,67 +26,95 @@ from creatorflow.resilience.tests import procs
 def backend(request):
     if request.param == "redis":
         request.getfixturevalue("redis_client")
-        return RedisBucketBackend(settings.REDIS_URL)
+        return RedisWindowBackend(settings.REDIS_URL)
     request.getfixturevalue("db")
-    return DatabaseBucketBackend()
+    return DatabaseWindowBackend()
+
+
+def most_in_any_window(stamps: list[float], window: float = 1.0) -> int:
+    """The largest number of stamps in any half-open interval [t, t + window), t any stamp."""
+    ordered = sorted(stamps)
+    return max((bisect.bisect_left(ordered, t + window) - i for i, t in enumerate(ordered)), default=0)
+
+
+def test_the_window_count_itself():
+    # the checker the tests below rely on, on hand-made stamps
+    assert most_in_any_window([0.0, 0.5, 0.99, 1.0, 1.5]) == 3
+    assert most_in_any_window([0.0, 1.0, 2.0]) == 1
+    assert most_in_any_window([]) == 0
 
 
 @pytest.mark.django_db
-def test_database_bucket_grants_the_burst_then_refills_at_the_rate(unique_name, clock):
-    # given a bucket of 3 refilling 2 per second, on a clock the test controls
-    bucket = TokenBucket(unique_name, rate_per_s=2, burst=3, backend=DatabaseBucketBackend(), clock=clock)
+def test_the_window_grants_its_limit_then_only_as_the_oldest_grants_leave(unique_name, clock):
+    # given a window of 3 per second, on a clock the test controls
+    limiter = WindowLimiter(unique_name, 3, 1.0, backend=DatabaseWindowBackend(), clock=clock)
 
-    # when 10 tokens are asked for at once
-    granted = sum(bucket.try_acquire() == 0.0 for _ in range(10))
+    # when 10 are asked for at once
+    granted = sum(limiter.try_acquire() == 0.0 for _ in range(10))
 
-    # then only the burst is granted, and the next token is half a second away
+    # then only 3 are granted, and the next place frees when the first grant is a second old
     assert granted == 3
-    assert bucket.try_acquire() == pytest.approx(0.5)
-    clock.advance(0.5)
-    assert bucket.try_acquire() == 0.0
-    assert bucket.try_acquire() == pytest.approx(0.5)
+    assert limiter.try_acquire() == pytest.approx(1.0)
+    clock.advance(0.4)
+    assert limiter.try_acquire() == pytest.approx(0.6)
+    clock.advance(0.6)
+    assert sum(limiter.try_acquire() == 0.0 for _ in range(10)) == 3
 
-    # and a long idle period refills only up to the burst
+    # and a long quiet spell gives no burst: still 3 in the next second, never more
     clock.advance(3600)
-    assert sum(bucket.try_acquire() == 0.0 for _ in range(10)) == 3
-    assert TokenBucketState.objects.get(key=unique_name).tokens == pytest.approx(0.0)
+    assert sum(limiter.try_acquire() == 0.0 for _ in range(10)) == 3
+    assert len(RateWindowState.objects.get(key=unique_name).stamps) == 3
+
+
+@pytest.mark.django_db
+def test_grants_spread_over_the_second_free_their_places_one_by_one(unique_name, clock):
+    # given 3 grants 0.34 s apart in a window of 3 per second
+    limiter = WindowLimiter(unique_name, 3, 1.0, backend=DatabaseWindowBackend(), clock=clock)
+    for _ in range(3):
+        assert limiter.try_acquire() == 0.0
+        clock.advance(0.34)
+
+    # then exactly one place is free now (the first grant is a second old), then none
+    assert limiter.try_acquire() == 0.0
+    assert limiter.try_acquire() > 0.0
 
 
 def test_a_refused_request_takes_nothing(backend, unique_name):
-    # given a bucket with 2 of its 3 tokens taken (refill too slow to matter)
-    bucket = TokenBucket(unique_name, rate_per_s=0.001, burst=3, backend=backend)
-    assert bucket.try_acquire(2) == 0.0
+    # given a window of 3 per 1000 s with 2 places taken
+    limiter = WindowLimiter(unique_name, 3, 1000.0, backend=backend)
+    assert limiter.try_acquire(2) == 0.0
 
     # when 2 more are asked for
-    wait = bucket.try_acquire(2)
+    wait = limiter.try_acquire(2)
 
-    # then they are refused with a wait of about one token's refill, and the one left is still there
+    # then they are refused until the first grants leave the window, and the one place left is still there
     assert wait == pytest.approx(1000, rel=0.01)
-    assert bucket.try_acquire(1) == 0.0
+    assert limiter.try_acquire(1) == 0.0
+    assert limiter.try_acquire(1) > 0.0
 
 
-def test_acquire_sleeps_until_a_token_is_free(backend, unique_name):
-    # given an empty bucket refilling 20 per second
-    bucket = TokenBucket(unique_name, rate_per_s=20, burst=1, backend=backend)
-    bucket.acquire()
+def test_acquire_sleeps_until_a_place_is_free(backend, unique_name):
+    # given a full window of 1 per 0.2 s
+    limiter = WindowLimiter(unique_name, 1, 0.2, backend=backend)
+    limiter.acquire()
 
-    # when another token is acquired
+    # when another place is acquired
     started = time.monotonic()
-    bucket.acquire(timeout=2)
+    limiter.acquire(timeout=2)
 
-    # then it waited for the refill (1/20 s), not much longer
-    assert 0.03 <= time.monotonic() - started < 1.0
+    # then it waited for the first grant to leave the window, not much longer
+    assert 0.15 <= time.monotonic() - started < 1.0
 
 
 def test_acquire_raises_rate_limited_when_the_wait_exceeds_the_timeout(backend, unique_name):
-    # given an empty bucket that refills one token per second
-    bucket = TokenBucket(unique_name, rate_per_s=1, burst=1, backend=backend)
-    bucket.acquire()
+    # given a full window of 1 per second
+    limiter = WindowLimiter(unique_name, 1, 1.0, backend=backend)
+    limiter.acquire()
 
-    # when a token is wanted within 0.1 s
+    # when a place is wanted within 0.1 s
     started = time.monotonic()
     with pytest.raises(RateLimited) as limited:
-        bucket.acquire(timeout=0.1)
+        limiter.acquire(timeout=0.1)
 
     # then it gives up at once, saying how long to wait
     assert time.monotonic() - started < 0.1
@@ -91,46 +122,59 @@ def test_acquire_raises_rate_limited_when_the_wait_exceeds_the_timeout(backend, 
     assert limited.value.code == "rate_limited"
 
 
-def test_more_than_the_burst_can_never_be_granted(unique_name):
-    # given a bucket of 5
-    bucket = TokenBucket(unique_name, rate_per_s=1, burst=5, backend=DatabaseBucketBackend())
-
-    # when 6 are asked for, then that is a programming error rather than an endless wait
+@pytest.mark.parametrize("n", [0, 6, 1.5, True])
+def test_more_than_the_window_holds_is_a_programming_error(unique_name, n):
+    limiter = WindowLimiter(unique_name, 5, 1.0, backend=DatabaseWindowBackend())
     with pytest.raises(ValueError):
-        bucket.try_acquire(6)
+        limiter.try_acquire(n)
 
 
 def test_the_backend_follows_settings(settings):
     # given no Redis, then the database; given Redis, then Redis
     settings.REDIS_URL = ""
-    assert isinstance(default_backend(), DatabaseBucketBackend)
+    assert isinstance(default_backend(), DatabaseWindowBackend)
     settings.REDIS_URL = "redis://127.0.0.1:6379/2"
-    assert isinstance(default_backend(), RedisBucketBackend)
+    assert isinstance(default_backend(), RedisWindowBackend)
 
 
 @pytest.mark.django_db
-def test_idle_buckets_are_purged(unique_name, clock):
-    # given one bucket used long ago and one used now
-    TokenBucket(
-        "old-" + unique_name, 1, 1, backend=DatabaseBucketBackend(), clock=lambda: clock() - 90000
+def test_idle_windows_are_purged(unique_name, clock):
+    # given one window used long ago and one used now
+    WindowLimiter(
+        "old-" + unique_name, 1, 1.0, backend=DatabaseWindowBackend(), clock=lambda: clock() - 90000
     ).try_acquire()
-    TokenBucket(unique_name, 1, 1, backend=DatabaseBucketBackend(), clock=clock).try_acquire()
+    WindowLimiter(unique_name, 1, 1.0, backend=DatabaseWindowBackend(), clock=clock).try_acquire()
 
-    # when idle buckets are purged
-    deleted = purge_idle_buckets(idle_seconds=86400, clock=clock)
+    # when idle windows are purged
+    deleted = purge_idle_windows(idle_seconds=86400, clock=clock)
 
     # then only the old one is gone
     assert deleted == 1
-    assert list(TokenBucketState.objects.values_list("key", flat=True)) == [unique_name]
+    assert list(RateWindowState.objects.values_list("key", flat=True)) == [unique_name]
 
 
-def run_two_processes(key, rate, burst, backend, db_name, seconds):
+@pytest.mark.django_db
+def test_daily_purge_task_drops_only_idle_database_windows():
+    from creatorflow.resilience.tasks import purge_idle_buckets_task
+
+    now = time.time()
+    RateWindowState.objects.create(key="idle", stamps=[now - 2 * 86400], updated_at=now - 2 * 86400)
+    RateWindowState.objects.create(key="busy", stamps=[now], updated_at=now)
+
+    assert purge_idle_buckets_task.apply().get() == 1
+    assert list(RateWindowState.objects.values_list("key", flat=True)) == ["busy"]
+
+
+# --- the limit across processes: never more than 50 in any one second ----------------------------------
+
+
+def race_two_processes(key, limit, backend, db_name, seconds):
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     queue = context.Queue()
     workers = [
         context.Process(
-            target=procs.hammer_bucket, args=(key, rate, burst, backend, db_name, start, seconds, queue)
+            target=procs.hammer_window, args=(key, limit, backend, db_name, start, seconds, queue)
         )
         for _ in range(2)
     ]
@@ -145,57 +189,60 @@ def run_two_processes(key, rate, burst, backend, db_name, seconds):
     return results
 
 
-def assert_within_budget(results, rate, burst):
-    granted = sum(len(r["grants"]) for r in results)
-    window = max(r["last_call"] for r in results) - min(r["first_call"] for r in results)
-    budget = burst + rate * window
-    # every process got tokens, and together never more than the bucket allows (1 token of slack
-    # for the two clocks: the bucket's and time.time() in the children)
+def assert_never_over(results, limit, seconds):
+    stamps = [t for r in results for t in r["grants"]]
+    # every process got places; no one-second window of the limiter's clock holds more than the limit
     assert all(r["grants"] for r in results), results
-    assert burst <= granted <= budget + 1, (granted, budget)
-    return granted, budget
+    assert most_in_any_window(stamps) == limit
+    # and the limiter did not starve them: the race filled most of the seconds it lasted
+    assert len(stamps) >= limit * (seconds - 1)
 
 
 @pytest.mark.redis
-def test_redis_bucket_budget_holds_across_two_processes(redis_client, unique_name):
-    # given a bucket of 5 refilling 20 per second, and two processes taking as fast as they can
-    rate, burst = 20.0, 5.0
-
-    # when they race for 1.5 s
-    results = run_two_processes(unique_name, rate, burst, "redis", None, 1.5)
-
-    # then together they got at most burst + rate × elapsed (a per-process limit would give twice that)
-    granted, budget = assert_within_budget(results, rate, burst)
-    assert granted > 0.8 * budget  # and the limiter did not starve them either
+def test_redis_window_never_grants_more_than_50_in_any_second_across_two_processes(redis_client, unique_name):
+    results = race_two_processes(unique_name, 50, "redis", None, 2.5)
+    assert_never_over(results, 50, 2.5)
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_database_bucket_budget_holds_across_two_processes(unique_name):
-    # given the database fallback, and two processes on the same (test) database
-    rate, burst = 20.0, 5.0
-    db_name = connection.settings_dict["NAME"]
-
-    # when they race for 1.5 s
-    results = run_two_processes(unique_name, rate, burst, "database", db_name, 1.5)
-
-    # then together they stayed within the single budget
-    granted, budget = assert_within_budget(results, rate, burst)
-    assert granted > 0.8 * budget
+def test_database_window_never_grants_more_than_50_in_any_second_across_two_processes(unique_name):
+    results = race_two_processes(unique_name, 50, "database", connection.settings_dict["NAME"], 2.5)
+    assert_never_over(results, 50, 2.5)
 
 
-@pytest.mark.django_db
-def test_daily_purge_task_drops_only_idle_database_buckets():
-    # given: one bucket touched two days ago, one just now
-    from creatorflow.resilience.tasks import purge_idle_buckets_task
+# --- through the TikTok client, against a TikTok that counts per second -----------------------------------
 
-    now = time.time()
-    TokenBucketState.objects.create(key="idle", tokens=1.0, updated_at=now - 2 * 86400)
-    TokenBucketState.objects.create(key="busy", tokens=1.0, updated_at=now)
 
-    # when
-    deleted = purge_idle_buckets_task.apply().get()
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_tiktok_client_never_sends_more_than_50_a_second_on_one_path(tiktok_sandbox, redis_client):
+    # given a connected shop, and a TikTok that answers 429 to a 51st request in any second
+    from tiktok.client import TikTokClient
+    from tiktok.tests.connected import connect_sandbox_shop
 
-    # then
-    assert deleted == 1
-    assert list(TokenBucketState.objects.values_list("key", flat=True)) == ["busy"]
+    _, shop = connect_sandbox_shop(tiktok_sandbox)
+    errors: list[BaseException] = []
+
+    # when four workers ask for the same path 40 times each, as fast as they can
+    def work():
+        try:
+            client = TikTokClient(shop=shop)
+            for _ in range(40):
+                client.call("GET", "/order/202309/orders", params={"ids": "1"})
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # then every call was answered and TikTok never had to refuse one for the rate
+    assert errors == []
+    calls = [c for c in tiktok_sandbox.calls if c.template == "/order/202309/orders"]
+    assert len(calls) == 160
+    assert [c.http_status for c in calls if c.http_status == 429] == []
