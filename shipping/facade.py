@@ -43,7 +43,8 @@ def label_void_for_order(*, order_id) -> bool:
     """Queue voiding the order's unused label (runs after the caller's commit; calls no carrier here)."""
     shipment_id = (
         Shipment.objects.filter(
-            order_id=order_id, status__in=[ShipmentStatus.PENDING, ShipmentStatus.PURCHASED]
+            order_id=order_id,
+            status__in=[ShipmentStatus.PENDING, ShipmentStatus.WAITING, ShipmentStatus.PURCHASED],
         )
         .values_list("pk", flat=True)
         .first()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Case, When
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -85,16 +86,21 @@ def batch_create(request):
 
 
 def _detail_context(request, batch: LabelBatch) -> dict:
+    Item = batch.items.model.Status
     progress = batch_progress(batch)
-    failures = list(
-        batch.items.filter(status=batch.items.model.Status.FAILED)
+    # Every order not shipped yet, with where it stands: refused first, then waiting, then labelled.
+    outcomes = list(
+        batch.items.filter(status__in=[Item.FAILED, Item.WAITING, Item.LABELLED])
         .select_related("order")
-        .order_by("id")[:FAILURES_SHOWN]
+        .order_by(Case(When(status=Item.FAILED, then=0), When(status=Item.WAITING, then=1), default=2), "id")[
+            :FAILURES_SHOWN
+        ]
     )
     return {
         "batch": batch,
         "progress": progress,
-        "failures": failures,
+        "outcomes": outcomes,
+        "unshipped": progress["failed"] + progress["waiting"] + progress["labelled"],
         "running": batch.status == LabelBatch.Status.RUNNING,
         "zpl_count": 0 if batch.status == LabelBatch.Status.RUNNING else batch_zpl_count(batch),
         "can_edit": request.membership.has_role(EDIT_ROLE),

@@ -8,10 +8,12 @@
 - Tracking moves on with time (pre_transit → in_transit → out_for_delivery → delivered, one step
   every SHIPPING_SANDBOX_STEP_SECONDS); `sandbox_progress` (beat) sends each new status as a signed
   webhook to `/webhooks/carriers/sandbox/`, which the shipping inbox handler applies.
-- Faults for tests and demos, from the carrier account's `options`: `{"fault": "5xx" | "timeout" |
-  "timeout_after_buy" | "auth", "fault_on": ["buy", "rates", ...]}` (default: buy only; "auth"
-  refuses every call, as bad credentials would).
+- Faults for tests and demos, from the carrier account's `options`: `{"fault": "5xx" | "429" |
+  "timeout" | "timeout_after_buy" | "auth", "fault_on": ["buy", "rates", ...]}` (default: buy only;
+  "auth" refuses every call, as bad credentials would).
   "timeout_after_buy" records the label and then reports a timeout, as a real API can.
+  `{"latency_after_buy_s": N}` records the label, then takes N seconds to answer (a worker killed
+  meanwhile leaves a bought label its attempt does not know about yet).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import hashlib
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -134,6 +137,10 @@ class SandboxCarrier:
             raise CarrierError(
                 "The sandbox carrier answered 500 Internal Server Error.", retryable=True, status=500
             )
+        if fault == "429":
+            raise CarrierError(
+                "The sandbox carrier answered 429 Too Many Requests.", retryable=True, status=429
+            )
         if fault == "timeout":
             raise CarrierTimeout("The sandbox carrier did not answer in time.")
         if fault == "auth":
@@ -215,6 +222,9 @@ class SandboxCarrier:
             "fault_on", ["buy"]
         ):
             raise CarrierTimeout("The sandbox carrier did not answer in time (the label was bought).")
+        latency = float(self.options.get("latency_after_buy_s") or 0)
+        if latency > 0:
+            time.sleep(min(latency, 120.0))
         return self._label(row, request)
 
     def find_label(self, request: BuyRequest) -> Label | None:

@@ -10,8 +10,15 @@ The life of a batch::
 - Creation validates the selection, writes the batch, its items and one outbox message per item in
   one transaction, so either every item is queued or nothing exists.
 - Each item calls `shipment_purchase` (never inside a transaction) and then records its outcome under
-  a lock on the batch row. Counting the pending items under that lock makes "am I the last?"
-  race-free: exactly one finisher sees zero and queues the merge.
+  a lock on the batch row. An item is *done* only when its whole step succeeded: the label bought
+  AND TikTok accepted the package (the order is shipped). Until then it is `labelled` (bought,
+  being handed to TikTok) or `waiting` (every carrier failed for a passing reason; the purchase
+  retries on its own); those outcomes arrive later, from the pipeline's own steps, through
+  `batch_items_refresh(order_id)`, also after the batch finished. A label TikTok refused is
+  `failed` with "Label bought, TikTok refused: …". The merge waits only for the items still being
+  bought (`pending`): a bought label goes into the PDF at once, so the creator can print while
+  TikTok is told. Counting the pending items under the batch lock makes "am I the last?" race-free:
+  exactly one finisher sees zero and queues the merge.
 - The merge reads the label files and builds the packing slips outside any transaction, saves the
   PDF, then finishes the batch with one conditional UPDATE (only a running batch with no pending
   item), so a merge delivered twice, or racing a retry, cannot overwrite newer state.
@@ -33,7 +40,7 @@ from creatorflow.core.errors import Conflict, DomainError, NotFound
 from creatorflow.outbox.facade import outbox_enqueue
 from orders.models import Order
 
-from ..models import LabelBatch, LabelBatchItem, LabelFormat, Shipment
+from ..models import LIVE_SHIPMENT, LabelBatch, LabelBatchItem, LabelFormat, Shipment, ShipmentStatus
 from .purchase import shipment_purchase
 
 logger = logging.getLogger(__name__)
@@ -49,6 +56,24 @@ BUSY_PATIENCE = timedelta(seconds=150)
 
 Item = LabelBatchItem.Status
 Batch = LabelBatch.Status
+# Items still being bought: the merge waits for them (and only them).
+UNSETTLED = (Item.PENDING,)
+# Items whose label is bought: they go into the merged PDF.
+IN_PDF = (Item.DONE, Item.LABELLED)
+# Items that make a finished batch `partial`: not bought (yet).
+SHORT = (Item.FAILED, Item.WAITING)
+# Shipment statuses that mean TikTok has the package (the order left with its label).
+HANDED_OVER = frozenset(
+    {
+        ShipmentStatus.SHIPPED,
+        ShipmentStatus.IN_TRANSIT,
+        ShipmentStatus.OUT_FOR_DELIVERY,
+        ShipmentStatus.DELIVERED,
+        ShipmentStatus.RETURNED,
+        ShipmentStatus.EXCEPTION,
+    }
+)
+SHIPPED_ORDER_STATUSES = frozenset({"shipped", "in_transit", "delivered", "completed", "returned"})
 
 
 def order_ids_parse(order_ids) -> list[uuid.UUID]:
@@ -120,12 +145,13 @@ def label_batch_create(*, account, order_ids, actor) -> LabelBatch:
 
 
 def batch_item_purchase(*, item_id: int) -> str:
-    """Buy one item's label and record the outcome; the last item to finish queues the merge.
+    """Buy one item's label and record its outcome; the last item to settle queues the merge.
 
-    Returns "done", "failed", "busy" (another worker is buying this order: the caller retries
-    shortly) or "skipped" (no such item, or it already finished: a redelivered message).
-    Precondition: no transaction open (the purchase calls carriers). The purchase acts as the
-    batch's creator, so held and needs-attention orders a person selected are bought too.
+    Returns the item's new status ("done", "labelled", "waiting", "failed"), "busy" (another worker
+    is buying this order: the caller retries shortly) or "skipped" (no such item, or it already left
+    `pending`: a redelivered message). Precondition: no transaction open (the purchase calls
+    carriers). The purchase acts as the batch's creator, so held and needs-attention orders a person
+    selected are bought too.
     """
     item = LabelBatchItem.objects.select_related("batch__created_by").filter(pk=item_id).first()
     if item is None or item.status != Item.PENDING:
@@ -134,31 +160,101 @@ def batch_item_purchase(*, item_id: int) -> str:
     if result.state == "busy":
         if timezone.now() - item.updated_at < BUSY_PATIENCE:
             return "busy"
-        status, error = Item.FAILED, "Another worker kept buying this order's label; retry once it is done."
-    elif result.ok:
-        status, error = Item.DONE, ""
-    else:
-        status, error = Item.FAILED, result.error or f"No label was bought ({result.state})."
-    _item_finish(item=item, status=status, error=error, shipment_id=result.shipment_id)
-    return status
+        return _settle(
+            item_ids=[item.pk],
+            batch_id=item.batch_id,
+            from_statuses=(Item.PENDING,),
+            fixed=(
+                Item.FAILED,
+                "Another worker kept buying this order's label; retry once it is done.",
+                None,
+            ),
+        )
+    fallback = "" if result.ok else (result.error or f"No label was bought ({result.state}).")
+    return _settle(
+        item_ids=[item.pk], batch_id=item.batch_id, from_statuses=(Item.PENDING,), fallback_error=fallback
+    )
 
 
-def _item_finish(*, item: LabelBatchItem, status: str, error: str, shipment_id) -> None:
-    """Record an item's outcome; queue the merge when it was the batch's last pending item.
+def batch_items_refresh(*, order_id) -> int:
+    """The pipeline moved this order on (label bought, TikTok answered, a wait began or ended):
+    items of running batches still waiting on it take their new outcome. Returns how many were
+    written (an item may be written with the outcome it had, e.g. a wait with a new next try).
+    Called after the step committed, outside any transaction; cheap when the order is in no batch."""
+    rows = list(
+        LabelBatchItem.objects.filter(
+            order_id=order_id, status__in=(Item.LABELLED, Item.WAITING)
+        ).values_list("pk", "batch_id")
+    )
+    settled = 0
+    for item_id, batch_id in rows:
+        status = _settle(item_ids=[item_id], batch_id=batch_id, from_statuses=(Item.LABELLED, Item.WAITING))
+        settled += status != "skipped"
+    return settled
 
-    Under the batch row's lock: finishers of one batch take turns, and each counts the pending items
-    after its own update, so only the last sees none (READ COMMITTED: each statement sees the turns
-    committed before it). The item's update is conditional on `pending`, so a redelivered message
+
+def item_outcome(order_id, *, fallback_error: str = "") -> tuple[str, str, object]:
+    """(status, reason, shipment id) of one order's step, read from the pipeline's own rows.
+
+    Done: TikTok has the package. Labelled: bought, the hand-over is on its way. Waiting: every
+    carrier failed for a passing reason; the reason and the next try. Failed: anything else, with
+    the reason the order page shows (TikTok's refusal after a bought label says so first)."""
+    order = Order.objects.filter(pk=order_id).values("status", "attention_reason").first() or {}
+    shipment = Shipment.objects.filter(LIVE_SHIPMENT, order_id=order_id).first()
+    status = order.get("status", "")
+    reason = order.get("attention_reason", "")
+    if shipment is not None:
+        if shipment.status in HANDED_OVER or status in SHIPPED_ORDER_STATUSES:
+            return Item.DONE, "", shipment.pk
+        if shipment.status == ShipmentStatus.WAITING:
+            when = f" Next try at {shipment.retry_at:%H:%M} UTC." if shipment.retry_at else ""
+            return Item.WAITING, f"{shipment.wait_reason}{when}", shipment.pk
+        if shipment.status == ShipmentStatus.PURCHASED:
+            if status == "label_purchased":
+                return Item.LABELLED, "", shipment.pk
+            if status == "needs_attention":
+                refusal = reason.removeprefix("TikTok refused to mark the package shipped: ")
+                return Item.FAILED, f"Label bought, TikTok refused: {refusal}", shipment.pk
+            if status == "cancelled":
+                return Item.FAILED, "The order was cancelled; its label is being voided.", shipment.pk
+            return Item.FAILED, f"Label bought; the order is {status.replace('_', ' ')}.", shipment.pk
+        if shipment.status == ShipmentStatus.PENDING and status in ("ready", "held", "needs_attention"):
+            return Item.FAILED, fallback_error or "No label was bought.", shipment.pk
+    if status == "cancelled":
+        return Item.FAILED, "The order was cancelled.", None
+    return Item.FAILED, fallback_error or reason or "No label was bought.", getattr(shipment, "pk", None)
+
+
+def _settle(*, item_ids, batch_id, from_statuses, fallback_error: str = "", fixed=None) -> str:
+    """Record the outcome of items (one order's) still in `from_statuses`; queue the merge when no
+    item of the batch is left unsettled. Returns the status written (or "skipped").
+
+    Under the batch row's lock: finishers of one batch take turns, and each reads the order's state
+    and counts the unsettled items after taking it, so only the last sees none (READ COMMITTED: each
+    statement sees the turns committed before it), and a step that committed while another held the
+    lock is seen by the next. The update is conditional on `from_statuses`, so a redelivered message
     changes nothing and queues nothing.
     """
     with transaction.atomic():
-        batch = LabelBatch.objects.select_for_update().get(pk=item.batch_id)
-        changed = LabelBatchItem.objects.filter(pk=item.pk, status=Item.PENDING).update(
+        batch = LabelBatch.objects.select_for_update().get(pk=batch_id)
+        items = list(LabelBatchItem.objects.filter(pk__in=item_ids, status__in=from_statuses))
+        if not items:
+            return "skipped"
+        if fixed is not None:
+            status, error, shipment_id = fixed
+        else:
+            status, error, shipment_id = item_outcome(items[0].order_id, fallback_error=fallback_error)
+        LabelBatchItem.objects.filter(pk__in=[i.pk for i in items], status__in=from_statuses).update(
             status=status, error=error[:1000], shipment_id=shipment_id, updated_at=timezone.now()
         )
-        if not changed or batch.status != Batch.RUNNING:
-            return
-        if not LabelBatchItem.objects.filter(batch_id=batch.pk, status=Item.PENDING).exists():
+        if batch.status != Batch.RUNNING:
+            # A finished batch's outcome follows its items (a refusal after the merge makes it partial).
+            short = LabelBatchItem.objects.filter(batch_id=batch.pk, status__in=SHORT).exists()
+            LabelBatch.objects.filter(pk=batch.pk).exclude(status=Batch.RUNNING).update(
+                status=Batch.PARTIAL if short else Batch.DONE
+            )
+            return status
+        if not LabelBatchItem.objects.filter(batch_id=batch.pk, status__in=UNSETTLED).exists():
             # A fresh key per round: a retried batch is merged again.
             outbox_enqueue(
                 task=MERGE_TASK,
@@ -166,6 +262,7 @@ def _item_finish(*, item: LabelBatchItem, status: str, error: str, shipment_id) 
                 queue=QUEUE,
                 key=f"batch-merge:{batch.pk}:{uuid.uuid4().hex[:12]}",
             )
+    return status
 
 
 def batch_merge(*, batch_id) -> str:
@@ -180,9 +277,9 @@ def batch_merge(*, batch_id) -> str:
     from ..documents.merge import merge_pdfs
 
     batch = LabelBatch.objects.filter(pk=batch_id).first()
-    if batch is None or batch.status != Batch.RUNNING or batch.items.filter(status=Item.PENDING).exists():
+    if batch is None or batch.status != Batch.RUNNING or batch.items.filter(status__in=UNSETTLED).exists():
         return "skipped"
-    items = list(batch.items.filter(status=Item.DONE).select_related("shipment", "order").order_by("id"))
+    items = list(batch.items.filter(status__in=IN_PDF).select_related("shipment", "order").order_by("id"))
     prefetch_for_slips([item.order for item in items])  # a few queries, not one per slip
     parts: list[bytes] = []
     for item in items:
@@ -190,7 +287,7 @@ def batch_merge(*, batch_id) -> str:
         if label is not None:
             parts.append(label)
         parts.append(packing_slip_for_order(item.order))
-    failed = batch.items.filter(status=Item.FAILED).exists()
+    failed = batch.items.filter(status__in=SHORT).exists()
     old_name = batch.merged_pdf.name
     if parts:
         data, pages = merge_pdfs(parts)
@@ -200,7 +297,7 @@ def batch_merge(*, batch_id) -> str:
         name, pages = "", 0
     finished = (
         LabelBatch.objects.filter(pk=batch.pk, status=Batch.RUNNING)
-        .exclude(items__status=Item.PENDING)
+        .exclude(items__status__in=UNSETTLED)
         .update(
             merged_pdf=name,
             merged_pages=pages,
@@ -263,18 +360,24 @@ def label_batch_retry_failed(*, batch: LabelBatch, actor) -> int:
 
 
 def batch_progress(batch: LabelBatch) -> dict:
-    """Counts for the progress bar: total, done, failed, pending and percent finished (0-100).
+    """Counts for the progress bar: total; done (shipped: label bought and TikTok accepted it);
+    labelled (bought, being handed to TikTok); bought (done + labelled: in the PDF); waiting (for a
+    carrier, retried on its own); failed; pending (being bought); and percent of items no longer
+    being bought (0-100).
 
     `merging` is true once no item is pending while the batch still runs (the PDF is being built).
     """
     counts = batch.items.aggregate(
         total=Count("id"),
         done=Count("id", filter=Q(status=Item.DONE)),
+        labelled=Count("id", filter=Q(status=Item.LABELLED)),
+        waiting=Count("id", filter=Q(status=Item.WAITING)),
         failed=Count("id", filter=Q(status=Item.FAILED)),
         pending=Count("id", filter=Q(status=Item.PENDING)),
     )
     total = counts["total"] or 0
-    finished = counts["done"] + counts["failed"]
+    finished = total - counts["pending"]
+    counts["bought"] = counts["done"] + counts["labelled"]
     counts["percent"] = int(100 * finished / total) if total else 100
     counts["merging"] = batch.status == Batch.RUNNING and counts["pending"] == 0
     return counts
@@ -282,7 +385,7 @@ def batch_progress(batch: LabelBatch) -> dict:
 
 def batch_zpl_count(batch: LabelBatch) -> int:
     """How many bought labels of the batch are ZPL, and so not in its merged PDF."""
-    return batch.items.filter(status=Item.DONE, shipment__label_format=LabelFormat.ZPL).count()
+    return batch.items.filter(status__in=IN_PDF, shipment__label_format=LabelFormat.ZPL).count()
 
 
 def _user(actor):

@@ -32,8 +32,9 @@ from shipping.services.batches import (
     label_batch_create,
     label_batch_retry_failed,
 )
+from shipping.services.fulfil import shipment_complete
 
-from .batch_setup import RECIPIENT, pdf_pages, ready_order, shipping_creator
+from .batch_setup import RECIPIENT, on_tiktok, pdf_pages, ready_order, shipping_creator
 
 Item = LabelBatchItem.Status
 
@@ -52,7 +53,7 @@ def _run_items(batch: LabelBatch) -> list[str]:
 def _expected_pages(batch: LabelBatch) -> int:
     """Label pages plus packing-slip pages of the batch's bought items, counted one by one."""
     pages = 0
-    for item in batch.items.filter(status=Item.DONE).select_related("shipment", "order"):
+    for item in batch.items.filter(status__in=[Item.DONE, Item.LABELLED]).select_related("shipment", "order"):
         if item.shipment.label_format == "pdf":
             with item.shipment.label_file.open("rb") as handle:
                 pages += pdf_pages(handle.read())
@@ -165,8 +166,9 @@ def test_a_batch_buys_every_label_and_merges_labels_and_slips_into_one_pdf():
     # when every item is bought
     outcomes = _run_items(batch)
 
-    # then each has its shipment, and the last one queued the merge (once)
-    assert outcomes == ["done", "done", "done"]
+    # then each has its label (TikTok is told next: not shipped yet), and the last one queued the
+    # merge (once)
+    assert outcomes == ["labelled", "labelled", "labelled"]
     items = list(batch.items.select_related("shipment").order_by("id"))
     assert all(item.shipment.status == ShipmentStatus.PURCHASED for item in items)
     assert {o.status for o in Order.objects.filter(pk__in=[o.pk for o in orders])} == {
@@ -175,7 +177,8 @@ def test_a_batch_buys_every_label_and_merges_labels_and_slips_into_one_pdf():
     merges = _messages("shipping.batch_merge", batch_id=str(batch.pk))
     assert merges.count() == 1
     assert batch_progress(batch) == {
-        "total": 3, "done": 3, "failed": 0, "pending": 0, "percent": 100, "merging": True
+        "total": 3, "done": 0, "labelled": 3, "bought": 3, "waiting": 0, "failed": 0, "pending": 0,
+        "percent": 100, "merging": True,
     }  # fmt: skip
 
     # when the merge runs
@@ -199,7 +202,7 @@ def test_a_redelivered_item_message_buys_nothing_more_and_queues_no_second_merge
         account=membership.account, order_ids=[ready_order(shop).pk], actor=membership.user
     )
     item = batch.items.get()
-    assert batch_item_purchase(item_id=item.pk) == "done"
+    assert batch_item_purchase(item_id=item.pk) == "labelled"
 
     assert batch_item_purchase(item_id=item.pk) == "skipped"
     assert Shipment.objects.filter(order_id=item.order_id).count() == 1
@@ -215,7 +218,7 @@ def test_an_order_without_an_address_fails_with_its_reason_and_a_retry_buys_it()
     batch = label_batch_create(account=membership.account, order_ids=[good.pk, bad.pk], actor=membership.user)
 
     # when it runs
-    assert _run_items(batch) == ["done", "failed"]
+    assert _run_items(batch) == ["labelled", "failed"]
     batch_merge(batch_id=batch.pk)
 
     # then the batch is partial, the failure says why, and the PDF holds the good order only
@@ -241,7 +244,7 @@ def test_an_order_without_an_address_fails_with_its_reason_and_a_retry_buys_it()
     assert len(keys) == 2 and f"batch-item:{failed.pk}" in keys
 
     # and when it runs again, the order is bought and a new PDF holds both orders
-    assert batch_item_purchase(item_id=failed.pk) == "done"
+    assert batch_item_purchase(item_id=failed.pk) == "labelled"
     assert _messages("shipping.batch_merge", batch_id=str(batch.pk)).count() == 2
     assert batch_merge(batch_id=batch.pk) == "merged"
     batch.refresh_from_db()
@@ -252,19 +255,26 @@ def test_an_order_without_an_address_fails_with_its_reason_and_a_retry_buys_it()
 
 
 @pytest.mark.django_db
-def test_a_carrier_answering_500_fails_every_item_with_the_carriers_error():
+def test_a_carrier_answering_500_leaves_every_item_waiting_for_the_carrier_with_its_error():
     membership, shop, _ = shipping_creator(carrier_options={"fault": "5xx"})
     orders = [ready_order(shop), ready_order(shop)]
     batch = label_batch_create(
         account=membership.account, order_ids=[o.pk for o in orders], actor=membership.user
     )
 
-    assert _run_items(batch) == ["failed", "failed"]
+    # a 500 may pass: nothing is parked, each purchase is retried on its own
+    assert _run_items(batch) == ["waiting", "waiting"]
     assert batch_merge(batch_id=batch.pk) == "merged"
 
     batch.refresh_from_db()
     assert (batch.status, batch.merged_pages, batch.merged_pdf.name) == (LabelBatch.Status.PARTIAL, 0, "")
     assert all("500" in error for error in batch.items.values_list("error", flat=True))
+    assert set(Order.objects.filter(pk__in=[o.pk for o in orders]).values_list("status", flat=True)) == {
+        OrderStatus.READY
+    }
+    retries = _messages("shipping.purchase_label").filter(key__startswith="purchase-retry:")
+    assert retries.count() == 2
+    assert all(m.next_attempt_at > timezone.now() for m in retries)
 
 
 @pytest.mark.django_db
@@ -346,9 +356,45 @@ def test_progress_counts_and_percent():
     batch_item_purchase(item_id=ids[0])
     batch_item_purchase(item_id=ids[1])
 
+    # one bought (TikTok not told yet), one failed (no address), two still being bought
     assert batch_progress(batch) == {
-        "total": 4, "done": 1, "failed": 1, "pending": 2, "percent": 50, "merging": False
+        "total": 4, "done": 0, "labelled": 1, "bought": 1, "waiting": 0, "failed": 1, "pending": 2,
+        "percent": 50, "merging": False,
     }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_an_item_is_done_only_once_tiktok_accepted_and_a_refusal_after_the_merge_makes_the_batch_partial(
+    tiktok_sandbox,
+):
+    # given a batch of two orders of a connected shop: one TikTok knows, one TikTok has never heard of
+    membership, shop, _ = shipping_creator(tiktok=tiktok_sandbox)
+    known = on_tiktok(tiktok_sandbox, ready_order(shop))
+    unknown = ready_order(shop)
+    batch = label_batch_create(
+        account=membership.account, order_ids=[known.pk, unknown.pk], actor=membership.user
+    )
+
+    # when both labels are bought and the PDF is merged (before TikTok was told)
+    assert _run_items(batch) == ["labelled", "labelled"]
+    assert batch_merge(batch_id=batch.pk) == "merged"
+    batch.refresh_from_db()
+    assert batch.status == LabelBatch.Status.DONE and batch.merged_pages == _expected_pages(batch)
+
+    # and each label is handed to TikTok
+    for item in batch.items.order_by("id"):
+        shipment_complete(shipment_id=item.shipment_id)
+
+    # then the known order is done (shipped), the other failed with TikTok's refusal in words, and
+    # the finished batch is now partial
+    items = {item.order_id: item for item in batch.items.all()}
+    assert items[known.pk].status == Item.DONE
+    assert items[unknown.pk].status == Item.FAILED
+    assert items[unknown.pk].error.startswith("Label bought, TikTok refused:")
+    batch.refresh_from_db()
+    assert batch.status == LabelBatch.Status.PARTIAL
+    progress = batch_progress(batch)
+    assert (progress["done"], progress["failed"], progress["labelled"]) == (1, 1, 0)
 
 
 # --- PostgreSQL: real threads, a real worker ------------------------------------------------------------------
@@ -386,9 +432,9 @@ def test_items_finishing_at_the_same_time_queue_exactly_one_merge(redis_client):
     for thread in threads:
         thread.join(timeout=60)
 
-    # then every item is done and exactly one merge was queued
+    # then every item has its label (TikTok is told next) and exactly one merge was queued
     assert errors == []
-    assert set(batch.items.values_list("status", flat=True)) == {Item.DONE}
+    assert set(batch.items.values_list("status", flat=True)) == {Item.LABELLED}
     assert _messages("shipping.batch_merge", batch_id=str(batch.pk)).count() == 1
 
 
@@ -400,10 +446,10 @@ def _finished(batch: LabelBatch) -> LabelBatch | None:
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_a_batch_to_one_merged_pdf(celery_worker):
-    # given four ready orders
-    membership, shop, _ = shipping_creator()
-    orders = [ready_order(shop, units=(1 + n % 2,)) for n in range(4)]
+def test_a_real_worker_runs_a_batch_to_one_merged_pdf_and_every_order_ships(celery_worker, tiktok_sandbox):
+    # given four ready orders of a shop connected to TikTok
+    membership, shop, _ = shipping_creator(tiktok=tiktok_sandbox)
+    orders = [on_tiktok(tiktok_sandbox, ready_order(shop, units=(1 + n % 2,))) for n in range(4)]
 
     # when a batch of them is created (its messages go to the worker on commit)
     batch = label_batch_create(
@@ -413,18 +459,27 @@ def test_a_real_worker_runs_a_batch_to_one_merged_pdf(celery_worker):
     # then the worker buys every label and merges the PDF
     wait_for(lambda: _finished(batch), timeout=60, message="the batch to finish")
     assert batch.status == LabelBatch.Status.DONE
-    assert set(batch.items.values_list("status", flat=True)) == {Item.DONE}
     with batch.merged_pdf.open("rb") as handle:
         assert pdf_pages(handle.read()) == batch.merged_pages == _expected_pages(batch)
+
+    # and each item is done once TikTok accepted its package (the order is shipped there and here)
+    wait_for(
+        lambda: set(batch.items.values_list("status", flat=True)) == {Item.DONE},
+        timeout=60,
+        message="TikTok to accept every package",
+    )
+    assert {o.status for o in Order.objects.filter(pk__in=[o.pk for o in orders])} == {OrderStatus.SHIPPED}
+    assert {tiktok_sandbox.get_order(o.tiktok_order_id)["status"] for o in orders} == {"AWAITING_COLLECTION"}
 
 
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_lists_a_failure_and_retry_failed_requeues_it(celery_worker):
+def test_a_real_worker_lists_a_failure_and_retry_failed_requeues_it(celery_worker, tiktok_sandbox):
     # given a batch where one order has no address
-    membership, shop, _ = shipping_creator()
-    good, bad = ready_order(shop), ready_order(shop, with_address=False)
+    membership, shop, _ = shipping_creator(tiktok=tiktok_sandbox)
+    good = on_tiktok(tiktok_sandbox, ready_order(shop))
+    bad = on_tiktok(tiktok_sandbox, ready_order(shop, with_address=False))
     batch = label_batch_create(account=membership.account, order_ids=[good.pk, bad.pk], actor=membership.user)
 
     # then it ends partial with the failure's reason

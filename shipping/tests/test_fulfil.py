@@ -150,7 +150,7 @@ def test_the_sweep_requeues_ready_orders_without_a_label_and_unfinished_labels()
 
     counts = shipping_sweep()
 
-    assert counts == {"ready": 1, "unfinished": 1}
+    assert counts == {"ready": 1, "waiting": 0, "parked": 0, "unfinished": 1}
     purchase_kwargs = list(
         OutboxMessage.objects.filter(key__startswith="sweep-purchase:").values_list("kwargs", flat=True)
     )

@@ -166,7 +166,8 @@ def test_an_open_circuit_is_skipped_without_calling_the_carrier():
 def test_three_failures_open_the_carriers_circuit():
     from shipping.services.purchase import breaker_for
 
-    _, shop, failing = shipping_creator(carrier_options={"fault": "5xx"})
+    # a carrier failing every call (its rates too: a good rates answer would close the count)
+    _, shop, failing = shipping_creator(carrier_options={"fault": "5xx", "fault_on": ["rates", "buy"]})
     CarrierAccount.objects.create(account=shop.account, provider="sandbox", name="Backup", preference=5)
     for _ in range(3):
         assert shipment_purchase(order_id=ready_order(shop).pk).ok
@@ -231,8 +232,8 @@ def test_a_claimed_order_is_busy_for_a_second_worker():
     assert SandboxParcel.objects.count() == 0
 
 
-def test_when_every_carrier_fails_the_order_needs_attention_with_each_error():
-    _, shop, first = shipping_creator(carrier_options={"fault": "5xx"})
+def test_when_every_carrier_refuses_for_good_the_order_needs_attention_with_each_error():
+    _, shop, first = shipping_creator(carrier_options={"fault": "auth"})
     CarrierAccount.objects.create(
         account=shop.account, provider="sandbox", name="Second", options={"fault": "auth"}, preference=3
     )
@@ -243,14 +244,35 @@ def test_when_every_carrier_fails_the_order_needs_attention_with_each_error():
     assert result.state == "failed"
     order.refresh_from_db()
     assert order.status == OrderStatus.NEEDS_ATTENTION
-    assert "Sandbox" in order.attention_reason and "500" in order.attention_reason
-    assert "Second" in order.attention_reason and "401" in order.attention_reason
-    assert Shipment.objects.get(order=order).status == ShipmentStatus.FAILED
+    assert "Sandbox" in order.attention_reason and "401" in order.attention_reason
+    assert "Second" in order.attention_reason
+    shipment = Shipment.objects.get(order=order)
+    assert (shipment.status, shipment.failure_kind) == (ShipmentStatus.FAILED, "permanent")
     # fixed and retried by a person: a new live shipment, bought
     CarrierAccount.objects.filter(account=shop.account).update(options={})
     order.status = OrderStatus.READY
     order.save(update_fields=["status"])
     assert shipment_purchase(order_id=order.pk).ok
+
+
+def test_one_refusal_and_one_passing_failure_wait_with_each_error_instead_of_parking():
+    _, shop, _ = shipping_creator(carrier_options={"fault": "5xx"})
+    CarrierAccount.objects.create(
+        account=shop.account, provider="sandbox", name="Second", options={"fault": "auth"}, preference=3
+    )
+    order = ready_order(shop)
+
+    result = shipment_purchase(order_id=order.pk)
+
+    # the 500 may pass, so no person is needed yet; both answers are shown
+    assert result.state == "waiting"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.READY
+    shipment = Shipment.objects.get(order=order)
+    assert shipment.status == ShipmentStatus.WAITING
+    assert (
+        "500" in shipment.wait_reason and "Second" in shipment.wait_reason and "401" in shipment.wait_reason
+    )
 
 
 def test_a_bad_address_is_shown_on_the_order_and_no_carrier_is_called():

@@ -137,7 +137,7 @@ def test_a_running_batch_page_polls_its_progress_every_2_seconds():
     assert fragment.status_code == 200
     html = fragment.content.decode()
     assert html.lstrip().startswith('<div id="batch-progress"') and "<html" not in html
-    assert "1 bought · 0 failed · 1 waiting · 50%" in html
+    assert "0 shipped · 1 handing to TikTok · 0 waiting for carrier · 0 failed · 1 being bought · 50%" in html
 
 
 def test_a_finished_batch_stops_polling_lists_failures_and_offers_retry_and_download():

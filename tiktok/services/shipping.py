@@ -2,7 +2,8 @@
 
 TikTok accepts only the shipping providers of the order's delivery option, so our label's carrier
 name is mapped onto one of them first. The network calls run with no transaction open; the order's
-change is one short transaction afterwards. A passing failure (rate limit, TikTok 5xx, timeout, open
+change is one short transaction afterwards, in which the caller's `on_accepted(order)` runs too
+(shipping consumes the stock there: it leaves the ledger only once TikTok has the package). A passing failure (rate limit, TikTok 5xx, timeout, open
 circuit) propagates so the caller's task retries; a refusal parks the order in `needs_attention`
 with TikTok's message, for a person to fix.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -71,12 +73,21 @@ def match_provider(carrier_name: str, providers: list[dict]) -> dict | None:
     return None
 
 
-def tiktok_mark_shipped(*, order, carrier_name: str, tracking_number: str) -> MarkShippedResult:
+def tiktok_mark_shipped(
+    *,
+    order,
+    carrier_name: str,
+    tracking_number: str,
+    on_accepted: Callable[[object], None] | None = None,
+) -> MarkShippedResult:
     """Create TikTok's package for `order` with the tracking number; move ours to `shipped`.
 
     "Already shipped" at TikTok counts as success. No provider of the delivery option matching the
     carrier, a rejected tracking number or another refusal: the order goes to `needs_attention`
-    and the result says why (ok=False). Retryable TikTok errors and CircuitOpenError propagate.
+    and the result says why (ok=False), and `on_accepted` is not called. Retryable TikTok errors and
+    CircuitOpenError propagate (nothing of ours changed). On success `on_accepted(order)` runs inside
+    the transaction that records it, with the order row locked, so what the caller does there
+    commits with TikTok's acceptance or not at all.
     """
     shop = order.shop
     try:
@@ -111,12 +122,14 @@ def tiktok_mark_shipped(*, order, carrier_name: str, tracking_number: str) -> Ma
             raise
         if exc.code == ALREADY_SHIPPED:
             _record_shipped(order, package_id="", tracking_number=tracking_number, provider=provider,
-                            message="TikTok already had this package as shipped")  # fmt: skip
+                            message="TikTok already had this package as shipped",
+                            on_accepted=on_accepted)  # fmt: skip
             return MarkShippedResult(ok=True, already_shipped=True, message=exc.message)
         return _needs_attention(order, f"TikTok refused to mark the package shipped: {exc.message}")
     package_id = str(data.get("package_id") or "")
     _record_shipped(order, package_id=package_id, tracking_number=tracking_number, provider=provider,
-                    message=f"Marked shipped on TikTok ({provider.get('name')}, {tracking_number})")  # fmt: skip
+                    message=f"Marked shipped on TikTok ({provider.get('name')}, {tracking_number})",
+                    on_accepted=on_accepted)  # fmt: skip
     return MarkShippedResult(ok=True, package_id=package_id, message="Marked shipped on TikTok")
 
 
@@ -135,8 +148,11 @@ def _providers(client, shop, delivery_option_id: str, *, fresh: bool = False) ->
     return providers
 
 
-def _record_shipped(order, *, package_id: str, tracking_number: str, provider: dict, message: str) -> None:
-    """`shipped` when the lifecycle allows it from the current status; always a timeline entry."""
+def _record_shipped(
+    order, *, package_id: str, tracking_number: str, provider: dict, message: str, on_accepted=None
+) -> None:
+    """`shipped` when the lifecycle allows it from the current status; always a timeline entry.
+    The order row is locked first, then `on_accepted(order)` runs, in this one transaction."""
     data = {
         "package_id": package_id,
         "tracking_number": tracking_number,
@@ -144,6 +160,11 @@ def _record_shipped(order, *, package_id: str, tracking_number: str, provider: d
         "shipping_provider": str(provider.get("name") or ""),
     }
     with transaction.atomic():
+        order.status = (
+            type(order).objects.select_for_update().values_list("status", flat=True).get(pk=order.pk)
+        )
+        if on_accepted is not None:
+            on_accepted(order)
         try:
             order_transition(order=order, to=SHIPPED, actor=ACTOR, reason=message, data=data)
         except InvalidTransition:
