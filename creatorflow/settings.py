@@ -309,6 +309,8 @@ TIKTOK_AUTH_BASE_URL = env.str("TIKTOK_AUTH_BASE_URL", default="https://auth.tik
 TIKTOK_AUTHORIZE_URL = env.str(
     "TIKTOK_AUTHORIZE_URL", default="https://services.tiktokshop.com/open/authorize"
 )
+# Seconds to wait for TikTok's answer: a hanging TikTok must free the worker and open the breaker fast.
+TIKTOK_READ_TIMEOUT_S = env.float("TIKTOK_READ_TIMEOUT_S", default=6.0)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe.com")

@@ -10,7 +10,7 @@ Per call, in this order:
 4. the request is signed (`wire.prepare_call`) and sent with a timeout;
 5. the answer is read on its envelope `code`; 105002 refreshes the token and retries once;
    429 / 5xx / 36009003 / timeouts retry with jittered exponential backoff (Retry-After honoured)
-   up to `RETRY.max_attempts`, then raise;
+   up to `RETRY.max_attempts` (a timeout only once: read timeouts are single seconds), then raise;
 6. every attempt is recorded as an `ApiCall` row (path, code, request id, latency).
 
 Never call it inside a database transaction or while holding a lock: it may sleep and it waits on
@@ -57,7 +57,14 @@ RATE_WINDOW_S = 1.1
 RETRY = RetryPolicy(max_attempts=4, base_seconds=0.5, cap_seconds=8.0)
 # A Retry-After longer than this is not slept through in a worker: the error goes to the caller.
 MAX_INLINE_WAIT = 10.0
-TIMEOUT = (3.05, 20.0)  # connect, read
+# Connect, read. TikTok answers in well under a second when it is well; a read that takes longer
+# than a few seconds means it is hanging, and a worker waiting 20 s per try blocks its queue.
+# The read timeout can be set with TIKTOK_READ_TIMEOUT_S.
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 6.0
+# A timeout is retried inline once at most: a hanging TikTok must open the breaker and free the
+# worker quickly (the task's own retry, later, honours the breaker), not hold it for every attempt.
+MAX_INLINE_TIMEOUTS = 1
 ORDER_IDS_PER_CALL = 50
 
 _local = threading.local()
@@ -123,11 +130,15 @@ def _record(
         logger.warning("tiktok: could not record an API call", exc_info=True)
 
 
+def _timeout() -> tuple[float, float]:
+    return CONNECT_TIMEOUT, float(getattr(settings, "TIKTOK_READ_TIMEOUT_S", READ_TIMEOUT))
+
+
 def _send(method: str, url: str, *, headers=None, body: bytes = b"") -> tuple[int, dict, bytes]:
     try:
-        response = _session().request(method, url, headers=headers, data=body or None, timeout=TIMEOUT)
+        response = _session().request(method, url, headers=headers, data=body or None, timeout=_timeout())
     except requests.Timeout as exc:
-        raise TransportError(f"TikTok did not answer in time ({type(exc).__name__})") from exc
+        raise wire.TransportTimeout(f"TikTok did not answer in time ({type(exc).__name__})") from exc
     except requests.RequestException as exc:
         raise TransportError(f"could not reach TikTok ({type(exc).__name__})") from exc
     return response.status_code, dict(response.headers), response.content
@@ -194,7 +205,9 @@ class TikTokClient:
 
     def _limiter(self, template: str) -> WindowLimiter:
         scope = self.shop.shop_id if self.shop is not None else self.authorization.open_id
-        return WindowLimiter(f"tiktok:{settings.TIKTOK_APP_KEY}:{scope}:{template}", RATE_PER_S, RATE_WINDOW_S)
+        return WindowLimiter(
+            f"tiktok:{settings.TIKTOK_APP_KEY}:{scope}:{template}", RATE_PER_S, RATE_WINDOW_S
+        )
 
     def _access_token(self, *, force_refresh: bool = False) -> str:
         from .tokens import authorization_refresh, needs_refresh
@@ -214,6 +227,7 @@ class TikTokClient:
         breaker = get_breaker(BREAKER)
         refreshed = False
         attempt = 0
+        timeouts = 0
         while True:
             attempt += 1
             if not breaker.allow():
@@ -243,7 +257,9 @@ class TikTokClient:
                     raise
                 if not isinstance(exc, RateLimitedError):
                     breaker.record_failure()
-                if RETRY.exhausted(attempt):
+                if isinstance(exc, wire.TransportTimeout):
+                    timeouts += 1
+                if RETRY.exhausted(attempt) or timeouts > MAX_INLINE_TIMEOUTS:
                     raise
                 wait = RETRY.backoff(attempt, retry_after=exc.retry_after)
                 if wait > MAX_INLINE_WAIT:

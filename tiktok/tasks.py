@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import transaction
 
 from creatorflow.resilience.circuit import CircuitOpenError
 from creatorflow.resilience.retry import RetryPolicy, retry_task_or_raise
@@ -94,25 +95,30 @@ def poll_shop_orders_task(self, shop_pk: str) -> None:
 
 @shared_task(bind=True, name="tiktok.fetch_pending_orders", time_limit=300, soft_time_limit=270, **_COMMON)
 def fetch_pending_orders_task(self, shop_pk: str) -> None:
-    """Fetch the orders webhooks announced, 50 ids a call, and upsert them."""
+    """Fetch the orders webhooks announced, 50 ids a call, and upsert them. Sent through the outbox
+    (one per shop and second), so a failure here is retried by the outbox: `FetchBusy` when another
+    fetch holds the shop (again in 2 s), a passing TikTok error after its backoff or the breaker's
+    remaining open time."""
     shop = _shop(shop_pk)
     if shop is None:
         return
     try:
-        orders.pending_orders_fetch(shop=shop)
+        result = orders.pending_orders_fetch(shop=shop)
     except Exception as exc:
         _retry_passing(self, exc)
+        return
+    if result.get("skipped"):
+        raise orders.FetchBusy(shop_pk)
 
 
 @shared_task(name="tiktok.sweep_pending_orders", time_limit=60, soft_time_limit=50, **_COMMON)
 def sweep_pending_orders_task() -> int:
-    """Beat: a shop whose announced orders were not fetched (broker down, failed fetch) gets a run."""
-    shop_pks = PendingOrderFetch.objects.values_list("shop_id", flat=True).distinct()
-    count = 0
-    for shop_pk in shop_pks:
-        fetch_pending_orders_task.delay(str(shop_pk))
-        count += 1
-    return count
+    """Beat: a shop whose announced orders were not fetched (a fetch that gave up) gets one again."""
+    shop_pks = list(PendingOrderFetch.objects.values_list("shop_id", flat=True).distinct())
+    with transaction.atomic():
+        for shop_pk in shop_pks:
+            orders.fetch_enqueue(shop_pk=shop_pk)
+    return len(shop_pks)
 
 
 @shared_task(name="tiktok.sync_catalogs", time_limit=60, soft_time_limit=50, **_COMMON)

@@ -76,6 +76,10 @@ class TransportError(TikTokError):
     retryable = True
 
 
+class TransportTimeout(TransportError):
+    """TikTok took longer than our read timeout: it may be hanging, so it is asked again only once."""
+
+
 class TokenExpiredError(TikTokError):
     pass
 

@@ -10,14 +10,14 @@ each upsert is its own short transaction.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from functools import partial
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from creatorflow.outbox.facade import outbox_enqueue
 from orders.facade import OPEN_STATUSES, MappingError, normalise_tiktok_status, order_upsert_from_tiktok
 
 from ..client import ORDER_IDS_PER_CALL, TikTokClient
@@ -33,7 +33,12 @@ FIRST_POLL_LOOKBACK = timedelta(days=1)
 IMPORT_WINDOW = timedelta(days=30)
 RECONCILE_RECENT = timedelta(days=7)
 PAGE_SIZE = 100
-FETCH_DELAY_S = 1  # a burst of webhooks collapses into a few batched fetches
+# Announcements within one FETCH_DELAY_S bucket share one fetch, sent once the bucket has ended:
+# a burst of 3,000 webhooks is a few dozen fetch messages per shop, not 3,000.
+FETCH_DELAY_S = 1
+# A fetch that finds another one running for the shop asks to run again this soon (its rows may
+# have arrived after the running one last looked).
+BUSY_RETRY_S = 2.0
 MAX_FETCH_ATTEMPTS = 5
 MAX_FETCH_BATCHES = 200  # per run; a run that leaves rows behind is followed by the sweeper
 DETAILS_LIMIT = 500
@@ -50,11 +55,22 @@ def _update_time(doc: dict) -> int:
 # --- webhook-announced orders ---------------------------------------------------------------------
 
 
+class FetchBusy(Exception):
+    """Another fetch holds the shop's lock: this one runs again shortly rather than being dropped."""
+
+    def __init__(self, shop_pk):
+        self.retry_after = BUSY_RETRY_S
+        super().__init__(f"another order fetch is running for shop {shop_pk}; again in {BUSY_RETRY_S:g} s")
+
+
 def pending_orders_add(*, shop, order_id: str, update_time: int = 0) -> None:
-    """Queue one order for the next batched fetch and send the fetch task after commit.
+    """Queue one order for the next batched fetch, and that fetch, in one transaction.
 
     One row per (shop, order): a repeated announcement only moves `requested_at` (so a fetch already
-    under way knows the row changed after it read it) and keeps the larger `update_time`.
+    under way knows the row changed after it read it) and keeps the larger `update_time`. The fetch
+    is an outbox message keyed by shop and time bucket, due when the bucket ends: every
+    announcement of the bucket shares it, and none is sent from a web request or lost with the
+    broker (the relay sends it).
     """
     order_id = str(order_id or "").strip()
     if not order_id:
@@ -69,7 +85,7 @@ def pending_orders_add(*, shop, order_id: str, update_time: int = 0) -> None:
                     )
             except IntegrityError:  # a concurrent announcement inserted it first
                 _pending_touch(shop, order_id, update_time)
-        transaction.on_commit(partial(_send_fetch, str(shop.pk)))
+        fetch_enqueue(shop_pk=shop.pk)
 
 
 def _pending_touch(shop, order_id: str, update_time: int) -> int:
@@ -78,15 +94,19 @@ def _pending_touch(shop, order_id: str, update_time: int) -> int:
     )
 
 
-def _send_fetch(shop_pk: str) -> None:
-    """Send `tiktok.fetch_pending_orders`; a broker failure is only logged (the sweeper re-sends)."""
-    from ..tasks import fetch_pending_orders_task
-
-    try:
-        fetch_pending_orders_task.apply_async(args=[shop_pk], countdown=FETCH_DELAY_S)
-    except Exception:
-        logger.warning("tiktok: could not send the order fetch for shop %s; the sweeper will", shop_pk,
-                       exc_info=True)  # fmt: skip
+def fetch_enqueue(*, shop_pk, now=None) -> None:
+    """The shop's fetch for the current bucket (one outbox row per shop and bucket), due when the
+    bucket ends. Inside the caller's transaction."""
+    now = now or timezone.now()
+    bucket = int(now.timestamp() // FETCH_DELAY_S)
+    due = datetime.fromtimestamp((bucket + 1) * FETCH_DELAY_S, tz=UTC)
+    outbox_enqueue(
+        task="tiktok.fetch_pending_orders",
+        kwargs={"shop_pk": str(shop_pk)},
+        queue="integrations",
+        key=f"tiktok-fetch:{shop_pk}:{bucket}",
+        not_before=due,
+    )
 
 
 def pending_orders_fetch(*, shop) -> dict:
@@ -94,7 +114,8 @@ def pending_orders_fetch(*, shop) -> dict:
 
     A row is deleted only if it was not announced again since it was read. An id TikTok does not
     return counts an attempt and is dropped after MAX_FETCH_ATTEMPTS. A TikTokError propagates with
-    the rows left in place (the task retries). Another fetch already running: returns at once.
+    the rows left in place (the task retries). Another fetch already running: returns at once
+    with `skipped` (the task turns that into `FetchBusy`, so it runs again shortly).
     """
     counts = {"fetched": 0, "created": 0, "updated": 0, "missing": 0}
     with shop_job(shop, "fetch") as acquired:

@@ -2,7 +2,9 @@
 
 A shop's poll, import or catalogue sync must not run twice at once (two beat ticks, a resync while
 the poll runs): `shop_job` takes a cache lock (Redis SET NX in production) named after the shop
-and the kind of job; a second caller gets `False` and skips.
+and the kind of job; a second caller gets `False` and skips (or, for work that must not be
+dropped, retries shortly). The lock is a short lease renewed by the process heartbeat while the
+job runs, so a worker killed mid-job blocks that shop for seconds, not for the job's time limit.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
+from creatorflow.resilience.heartbeat import STALE_AFTER, beating
+
 from ..models import ApiCall, SyncRun
 
-JOB_LOCK_SECONDS = 15 * 60
+# The lease: renewed every few seconds while the job runs, gone this long after its worker died.
+JOB_LOCK_SECONDS = int(STALE_AFTER)
 API_CALL_RETENTION = timedelta(days=7)
 
 
@@ -26,11 +31,14 @@ def shop_job(shop, kind: str, *, seconds: int = JOB_LOCK_SECONDS) -> Iterator[bo
     """Yields True when this caller holds the (shop, kind) lock, False when another one does."""
     key = f"tiktok:job:{shop.pk}:{kind}"
     acquired = cache.add(key, "1", seconds)
+    if not acquired:
+        yield False
+        return
     try:
-        yield acquired
+        with beating(lambda: cache.touch(key, seconds)):
+            yield True
     finally:
-        if acquired:
-            cache.delete(key)
+        cache.delete(key)
 
 
 def run_start(*, shop, kind: str, total: int = 0) -> SyncRun:

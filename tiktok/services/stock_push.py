@@ -5,20 +5,22 @@ Inventory tells the channel, after each committed stock change, which SKUs chang
 burst of calls. Each SKU gets one `PendingStockPush` row (a row already waiting keeps its earlier
 due time, so a steady stream of changes cannot postpone the push for ever), and `stock_push_due`
 pushes every due SKU with one `inventory/update` call per TikTok product, listing every warehouse we
-know TikTok by (TikTok's update is an absolute set). It runs from the task sent with the first
-change and from beat every 30 s, so a lost task message only delays a push.
+know TikTok by (TikTok's update is an absolute set). It runs from an outbox message due when the
+debounce ends (one per DEBOUNCE_SECONDS bucket, written with the rows, so a change made in a web
+request never waits on the broker and is never lost with it) and from beat every 30 s.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from creatorflow.core.errors import ServiceUnavailable
+from creatorflow.outbox.facade import outbox_enqueue
 from creatorflow.resilience.circuit import CircuitOpenError
 from creatorflow.resilience.retry import RetryPolicy
 from inventory.channel import ChannelCount
@@ -104,25 +106,33 @@ def stock_changed(*, sku_ids) -> int:
     waiting = set(PendingStockPush.objects.filter(sku_id__in=eligible).values_list("sku_id", flat=True))
     now = timezone.now()
     due = now + timedelta(seconds=DEBOUNCE_SECONDS)
-    PendingStockPush.objects.bulk_create(
-        [PendingStockPush(sku_id=pk, requested_at=now, due_at=due) for pk in eligible if pk not in waiting],
-        ignore_conflicts=True,  # one raced in meanwhile: it keeps its (earlier) due time
-    )
-    SKU.objects.filter(pk__in=eligible).exclude(inventory_sync_status=SyncStatus.PENDING).update(
-        inventory_sync_status=SyncStatus.PENDING
-    )
-    if len(waiting) < len(eligible):  # a row already waiting has its task coming
-        _send_push_task()
+    with transaction.atomic():
+        PendingStockPush.objects.bulk_create(
+            [
+                PendingStockPush(sku_id=pk, requested_at=now, due_at=due)
+                for pk in eligible
+                if pk not in waiting
+            ],
+            ignore_conflicts=True,  # one raced in meanwhile: it keeps its (earlier) due time
+        )
+        SKU.objects.filter(pk__in=eligible).exclude(inventory_sync_status=SyncStatus.PENDING).update(
+            inventory_sync_status=SyncStatus.PENDING
+        )
+        if len(waiting) < len(eligible):  # a row already waiting has its push coming
+            _push_enqueue(due)
     return len(eligible)
 
 
-def _send_push_task() -> None:
-    from ..tasks import push_stock_task
-
-    try:
-        push_stock_task.apply_async(countdown=DEBOUNCE_SECONDS)
-    except Exception:  # the broker is down: beat runs the push every 30 s anyway
-        logger.warning("tiktok: could not send the stock push task; beat will run it", exc_info=True)
+def _push_enqueue(due) -> None:
+    """The push for every row due by `due`: one outbox message per debounce bucket (later rows of
+    the same bucket share it), sent by the relay once due."""
+    bucket = int(due.timestamp() // DEBOUNCE_SECONDS)
+    outbox_enqueue(
+        task="tiktok.push_stock",
+        queue="integrations",
+        key=f"tiktok-push:{bucket}",
+        not_before=datetime.fromtimestamp((bucket + 1) * DEBOUNCE_SECONDS, tz=UTC),
+    )
 
 
 def _claim(now, limit: int = CLAIM_BATCH) -> list:

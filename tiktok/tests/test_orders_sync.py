@@ -4,16 +4,21 @@ import, reconciliation, and what happens when TikTok fails or answers out of ord
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.db.models import Sum
+from django.utils import timezone
 
+from creatorflow.outbox.models import OutboxMessage
+from creatorflow.outbox.services import outbox_run
 from inventory.models import StockLevel
 from inventory.tests.factories import stocked_sku
 from orders.facade import order_upsert_from_tiktok
 from orders.models import Order
 from orders.tests.tiktok_docs import tiktok_order
+from tiktok import tasks as _tasks  # noqa: F401 - registers the fetch task the outbox runs
 from tiktok.models import PendingOrderFetch, Shop, SyncRun
 from tiktok.services import orders as orders_sync
 from tiktok.services import sync
@@ -210,21 +215,63 @@ def test_a_second_fetch_while_one_runs_returns_at_once(tiktok_sandbox, stocked_s
     assert not calls_to(tiktok_sandbox, ORDERS_BY_ID)
 
 
-def test_an_announcement_sends_the_fetch_after_commit(
-    tiktok_sandbox, stocked_shop, celery_eager, django_capture_on_commit_callbacks
-):
+def test_announcements_of_one_second_share_one_fetch_sent_through_the_outbox(tiktok_sandbox, stocked_shop):
+    # given three orders TikTok announces within the same second
     sb_shop, shop, (lip1, _lip2) = stocked_shop
-    order = tiktok_sandbox.create_order(sb_shop["id"], [(lip1.tiktok_sku_id, 2)], notify=False)
-
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        orders_sync.pending_orders_add(shop=shop, order_id=order["id"], update_time=order["update_time"])
-
-    assert [cb.args for cb in callbacks if getattr(cb, "func", None) is orders_sync._send_fetch] == [
-        (str(shop.pk),)
+    placed = [
+        tiktok_sandbox.create_order(sb_shop["id"], [(lip1.tiktok_sku_id, 1)], notify=False) for _ in range(3)
     ]
-    assert Order.objects.get(shop=shop).tiktok_order_id == order["id"]
-    assert reserved(lip1) == 2
+    while time.time() % 1 > 0.2:  # start early in a second, so the three fit in it
+        time.sleep(0.02)
+    second = timezone.now().replace(microsecond=0)
+
+    # when each is announced (each in its own transaction, as each webhook is)
+    for doc in placed:
+        orders_sync.pending_orders_add(shop=shop, order_id=doc["id"], update_time=doc["update_time"])
+
+    # then one fetch message exists for the shop, due when that second ends, and nothing was sent yet
+    messages = list(OutboxMessage.objects.filter(task="tiktok.fetch_pending_orders"))
+    assert len(messages) == 1
+    assert messages[0].kwargs == {"shop_pk": str(shop.pk)} and messages[0].queue == "integrations"
+    assert messages[0].next_attempt_at == second + timedelta(seconds=1)
+    assert not calls_to(tiktok_sandbox, ORDERS_BY_ID)
+
+    # when it runs (the relay sends it once due), the three orders are fetched in one call and taken in
+    OutboxMessage.objects.filter(pk=messages[0].pk).update(next_attempt_at=timezone.now())
+    assert outbox_run(message_id=messages[0].pk).outcome == "done"
+    assert len(calls_to(tiktok_sandbox, ORDERS_BY_ID)) == 1
+    assert set(Order.objects.filter(shop=shop).values_list("tiktok_order_id", flat=True)) == {
+        doc["id"] for doc in placed
+    }
+    assert reserved(lip1) == 3
     assert not PendingOrderFetch.objects.exists()
+
+
+def test_a_fetch_that_finds_the_shop_busy_runs_again_shortly_instead_of_dropping(
+    tiktok_sandbox, stocked_shop
+):
+    # given an announced order, and another fetch holding the shop
+    sb_shop, shop, (lip1, _lip2) = stocked_shop
+    doc = tiktok_sandbox.create_order(sb_shop["id"], [(lip1.tiktok_sku_id, 1)], notify=False)
+    orders_sync.pending_orders_add(shop=shop, order_id=doc["id"])
+    message = OutboxMessage.objects.get(task="tiktok.fetch_pending_orders")
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+
+    # when its fetch runs meanwhile
+    with orders_sync.shop_job(shop, "fetch") as held:
+        assert held
+        result = outbox_run(message_id=message.pk)
+
+    # then it is due again within seconds (the outbox's first backoff), and the row is still there
+    message.refresh_from_db()
+    assert result.outcome == "failed" and message.status == OutboxMessage.Status.PENDING
+    assert timezone.now() < message.next_attempt_at <= timezone.now() + timedelta(seconds=15)
+    assert PendingOrderFetch.objects.count() == 1
+
+    # and once the other fetch is done, the retry takes the order in
+    OutboxMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert outbox_run(message_id=message.pk).outcome == "done"
+    assert Order.objects.filter(shop=shop, tiktok_order_id=doc["id"]).exists()
 
 
 def test_an_announcement_survives_a_broker_that_is_down(

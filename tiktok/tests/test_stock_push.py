@@ -10,10 +10,13 @@ from django.utils import timezone
 from accounts.models import Role
 from accounts.tests.factories import MembershipFactory
 from creatorflow.core.testing import assert_other_account_gets_404, client_for
+from creatorflow.outbox.models import OutboxMessage
+from creatorflow.outbox.services import outbox_run
 from inventory.models import SKU, StockAlert, SyncStatus, Warehouse
 from inventory.services.stock import ReservationLine, stock_reserve
 from inventory.tests.factories import WarehouseFactory, stocked_sku
 from notifications.models import Notification
+from tiktok import tasks as _tasks  # noqa: F401 - registers the push task the outbox runs
 from tiktok.models import PendingStockPush, Shop
 from tiktok.services.catalog import catalog_sync
 from tiktok.services.stock_push import DEBOUNCE_SECONDS, stock_changed, stock_push_due
@@ -96,6 +99,31 @@ def test_twenty_changes_to_three_skus_are_one_call(listed, django_capture_on_com
     held = {0: 7, 1: 7, 2: 6}
     for index, sku in enumerate(skus):
         assert sandbox.sku_inventory(sku.tiktok_sku_id) == {wh1: 20 - held[index], wh2: 5}
+
+
+def test_a_burst_of_changes_is_one_outbox_message_that_pushes_once_due(
+    listed, django_capture_on_commit_callbacks
+):
+    # given a burst of reservations on the listed SKUs
+    sandbox, _shop, _doc, skus, (wh1, _wh2) = listed
+    sandbox.clear_calls()
+    for n in range(6):
+        _reserve(skus[n % 3], 1, f"order:burst-{n}", django_capture_on_commit_callbacks)
+
+    # then the push is an outbox message (not a broker message sent from the caller), one for the
+    # burst, due once the debounce is over; TikTok has not been called yet
+    messages = list(OutboxMessage.objects.filter(task="tiktok.push_stock"))
+    assert len(messages) == 1
+    assert messages[0].next_attempt_at >= PendingStockPush.objects.order_by("due_at").first().due_at
+    assert _updates(sandbox) == []
+
+    # when it runs once due (the debounce over), TikTok gets one update with the new figures
+    PendingStockPush.objects.update(due_at=timezone.now())
+    OutboxMessage.objects.filter(pk=messages[0].pk).update(next_attempt_at=timezone.now())
+    assert outbox_run(message_id=messages[0].pk).outcome == "done"
+    assert len(_updates(sandbox)) == 1
+    assert sandbox.sku_inventory(skus[0].tiktok_sku_id)[wh1] == 18
+    assert not PendingStockPush.objects.exists()
 
 
 def _drop_sku_in_sandbox(sandbox, product_id, sku_id):
