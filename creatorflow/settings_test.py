@@ -24,6 +24,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns about a missing root)
 MEDIA_ROOT = str(VAR_DIR / "test-media")
+# The demo loader leaves its seeded orders for the TikTok sandbox here; never the real demo's file.
+TIKTOK_SANDBOX_DEMO_ORDERS = str(VAR_DIR / "test-sandbox-demo-orders.json")
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     CELERY_BROKER_DIR = VAR_DIR / "test-celery"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

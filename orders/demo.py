@@ -20,6 +20,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tiktok.sandbox.demo import DEMO_DELIVERY_OPTION_ID, remember_demo_orders
+
 SEED = 20240602
 SHOP_ID = "7495540735365777507"
 SHOP_NAME = "Glow Lab Official"
@@ -143,7 +145,7 @@ def tiktok_order_document(
             ],
         },
         "line_items": line_items,
-        "delivery_option_id": "7091146663229654785",
+        "delivery_option_id": DEMO_DELIVERY_OPTION_ID,
         "delivery_option_name": delivery_option_name,
         "shipping_type": "SELLER",
         "fulfillment_type": "FULFILLMENT_BY_SELLER",
@@ -312,9 +314,12 @@ def _write_orders(*, shop, catalogue, actor) -> int:
         )
 
     orders = []
-    for document, follow in documents:
+    at_tiktok = {}  # order id -> the seed entry as TikTok has it last
+    for seed, follow in documents:
+        document = seed["document"]
         result = order_upsert_from_tiktok(shop=shop, payload=document)
         orders.append(result.order)
+        at_tiktok[document["id"]] = seed
         if follow and result.order.status == OrderStatus.READY:
             steps = ("AWAITING_COLLECTION", "IN_TRANSIT")[: 2 if follow == "IN_TRANSIT" else 1]
             for step, status in enumerate(steps):
@@ -322,6 +327,7 @@ def _write_orders(*, shop, catalogue, actor) -> int:
                     document, status=status, update_time=document["update_time"] + 3600 * (step + 1)
                 )
                 order_upsert_from_tiktok(shop=shop, payload=update)
+                at_tiktok[document["id"]] = dict(seed, document=update)
 
     ready = list(Order.objects.filter(shop=shop, status=OrderStatus.READY).order_by("placed_at")[:2])
     if len(ready) >= 2:
@@ -329,20 +335,31 @@ def _write_orders(*, shop, catalogue, actor) -> int:
             order=ready[0], actor=actor, reason="Customer messaged to change the shade: wait for reply"
         )
         order_cancel(order=ready[1], actor=actor, reason="Duplicate order: customer asked to cancel")
+        seed = at_tiktok[ready[1].tiktok_order_id]
+        document = seed["document"]
+        at_tiktok[ready[1].tiktok_order_id] = dict(
+            seed, document=dict(document, status="CANCELLED", update_time=document["update_time"] + 60)
+        )
+    # TikTok (the sandbox under `make run`) starts with exactly these orders
+    remember_demo_orders(list(at_tiktok.values()))
     # the orders were placed over the day, not all at once
     Order.objects.filter(shop=shop, placed_at__isnull=False).update(created_at=F("placed_at"))
     return len(orders)
 
 
 def _document(rng, *, order_id, status="AWAITING_SHIPMENT", lines, create_time, **extra) -> dict:
+    """One seeded order as TikTok sends it, with (under `_seed`) the buyer and address TikTok knows
+    even while the document masks them: what the sandbox's book is seeded with."""
     buyer = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-    return tiktok_order_document(
+    address = rng.choice(ADDRESSES)
+    document = tiktok_order_document(
         order_id=order_id,
         status=status,
         lines=lines,
         create_time=create_time,
         update_time=create_time + 60,
         buyer=buyer,
-        address=rng.choice(ADDRESSES),
+        address=address,
         **extra,
     )
+    return {"document": document, "address": list(address), "buyer": buyer}

@@ -1,10 +1,9 @@
 """The demo's shipping for `manage.py load_demo`: the built-in sandbox carrier, a profile and boxes.
 
-With it, orders arriving from the TikTok sandbox under `make run` get a label from the sandbox
-carrier, are marked shipped at the sandbox and then move on to delivered by the carrier's webhooks,
-all on their own. The demo's seeded orders were never in the sandbox's order book, so TikTok could
-not take their tracking numbers: they are left for a person (auto-ship off), who can still print
-their labels in a batch. Idempotent.
+Loaded before the demo's orders, so the seeded `ready` orders flow through the same pipeline as
+live ones: each gets a label from the sandbox carrier, is marked shipped at the TikTok sandbox
+(which knows the seeded orders: `tiktok.sandbox.demo`) and then moves on to delivered by the
+carrier's webhooks, all on their own. Idempotent.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 from django.db import transaction
 
 from inventory.models import Warehouse
-from orders.models import Order, OrderStatus
 
 from .models import CarrierAccount, PackagePreset, RatePolicy, ShippingProfile
 
@@ -28,7 +26,6 @@ def load_demo_shipping(*, account) -> dict[str, int]:
     with transaction.atomic():
         if CarrierAccount.objects.filter(account=account).exists():
             return {"carriers": 0, "presets": 0}
-        seeded = Order.objects.filter(account=account, status=OrderStatus.READY).update(auto_ship=False)
         CarrierAccount.objects.create(
             account=account, provider="sandbox", name="Sandbox carrier (USPS, UPS, FedEx)", preference=0
         )
@@ -44,4 +41,4 @@ def load_demo_shipping(*, account) -> dict[str, int]:
                 defaults={"length_mm": length, "width_mm": width, "height_mm": height, "tare_grams": tare},
             )
             created += made
-    return {"carriers": 1, "presets": created, "seeded_ready": seeded}
+    return {"carriers": 1, "presets": created}

@@ -1,9 +1,10 @@
-"""The demo ships with the built-in sandbox carrier: new orders get labels on their own."""
+"""The demo ships with the built-in sandbox carrier: its orders get labels on their own."""
 
 import pytest
 from django.core.management import call_command
 
 from accounts.models import Account
+from creatorflow.outbox.models import OutboxMessage
 from orders.models import Order, OrderStatus
 from shipping.models import CarrierAccount, PackagePreset, ShippingProfile
 from shipping.services.purchase import shipment_purchase
@@ -21,11 +22,12 @@ def test_the_demo_has_a_sandbox_carrier_and_a_new_ready_order_is_bought_automati
     profile = ShippingProfile.objects.get(account=account)
     assert profile.ship_from is not None and profile.ship_from.postal_code
     assert PackagePreset.objects.filter(account=account).count() == 4
-    # the seeded orders wait for a person; an order that becomes ready now ships by itself
+    # the seeded ready orders are the pipeline's like live ones: each has its purchase queued
     seeded = Order.objects.filter(account=account, status=OrderStatus.READY).first()
-    assert seeded is not None and not seeded.auto_ship
-    seeded.auto_ship = True
-    seeded.save(update_fields=["auto_ship"])
+    assert seeded is not None and seeded.auto_ship
+    assert OutboxMessage.objects.filter(
+        task="shipping.purchase_label", kwargs={"order_id": str(seeded.pk)}
+    ).exists()
     result = shipment_purchase(order_id=seeded.pk)
     assert result.ok, result.error
     seeded.refresh_from_db()

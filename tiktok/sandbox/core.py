@@ -198,6 +198,9 @@ class Sandbox:
     ) -> dict:
         return self.state.create_order(shop_id, items, status=status, notify=notify, **kw)
 
+    def import_order(self, shop_id, document: dict, *, address, buyer: str) -> dict:
+        return self.state.import_order(shop_id, document, address=address, buyer=buyer)
+
     def set_order_status(self, shop_id, order_id, status: str, notify: bool = True, **kw) -> dict:
         return self.state.set_order_status(shop_id, order_id, status, notify=notify, **kw)
 

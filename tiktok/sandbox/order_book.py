@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from decimal import Decimal
 
 from .documents import order_document
 from .records import (
@@ -114,6 +115,61 @@ class OrderBookMixin:
             self.orders[order.id] = order
             if notify:
                 self._announce(order)
+            return order_document(self, order)
+
+    def import_order(self, shop_id, document: dict, *, address, buyer: str) -> dict:
+        """Put an order TikTok already had into the book, as given (no stock taken, no webhook): the
+        demo's seeded orders, so the sandbox knows exactly the orders our database was seeded with.
+        `document` is the order as TikTok's API returns it (ids, status, times, one line item per
+        unit, the delivery option); `address` is (line1, city, state name, state code, postal code),
+        which the document masks while the order is unpaid or on hold."""
+        status = str(document["status"])
+        if status not in ORDER_STATUSES:
+            raise ValueError(f"unknown order status {status!r}")
+        with self.lock:
+            shop = self.shop(shop_id)
+            option_id = str(document.get("delivery_option_id") or "")
+            if option_id not in shop.delivery_options:
+                raise ValueError(f"unknown delivery option {option_id}")
+            order_id = str(document["id"])
+            if order_id in self.orders:
+                raise ValueError(f"order {order_id} exists")
+            order = Order(
+                id=order_id,
+                shop_id=shop.id,
+                status=status,
+                create_time=int(document["create_time"]),
+                update_time=int(document["update_time"]),
+                paid_time=int(document.get("paid_time") or 0),
+                items=[
+                    LineItem(
+                        id=str(item["id"]),
+                        sku_id=str(item["sku_id"]),
+                        product_id=str(item["product_id"]),
+                        product_name=str(item["product_name"]),
+                        sku_name=str(item.get("sku_name") or ""),
+                        seller_sku=str(item.get("seller_sku") or ""),
+                        price=Decimal(str(item["sale_price"])),
+                    )
+                    for item in document.get("line_items") or []
+                ],
+                buyer_name=buyer,
+                buyer_email=str(document.get("buyer_email") or ""),
+                buyer_message=str(document.get("buyer_message") or ""),
+                phone="(+1)555*****42",
+                address=tuple(address),
+                delivery_option_id=option_id,
+                delivery_option_name=shop.delivery_options[option_id],
+                warehouse_id=str(document.get("warehouse_id") or shop.warehouse_ids[0]),
+                is_sample=bool(document.get("is_sample_order")),
+            )
+            if status in SHIPPED:
+                # shipped before the sandbox started: one package for every line, collected already
+                package = self.new_id("package")
+                for item in order.items:
+                    item.package_id = package
+                order.packages.append(package)
+            self.orders[order.id] = order
             return order_document(self, order)
 
     def _take_stock(self, sku, warehouse: str, units: int) -> None:

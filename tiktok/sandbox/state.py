@@ -66,7 +66,9 @@ class SandboxState(CatalogMixin, OrderBookMixin):
         return "ROW_" + "".join(self._rng.choices(alphabet, k=28))
 
     # sellers, shops and grants -----------------------------------------------------------------
-    def add_shop(self, *, name, region, seller, shop_id=None, cipher=None, warehouse_ids=None) -> dict:
+    def add_shop(
+        self, *, name, region, seller, shop_id=None, cipher=None, warehouse_ids=None, delivery_options=None
+    ) -> dict:
         with self.lock:
             if seller not in self.sellers:
                 self.sellers[seller] = Seller(
@@ -82,10 +84,14 @@ class SandboxState(CatalogMixin, OrderBookMixin):
             warehouses = (
                 list(warehouse_ids) if warehouse_ids else [self.new_id("warehouse") for _ in range(2)]
             )
-            options = {
-                self.new_id("delivery_option"): "Standard shipping",
-                self.new_id("delivery_option"): "Express",
-            }
+            options = (
+                {str(k): str(v) for k, v in delivery_options.items()}
+                if delivery_options
+                else {
+                    self.new_id("delivery_option"): "Standard shipping",
+                    self.new_id("delivery_option"): "Express",
+                }
+            )
             shop = Shop(
                 id=shop_id,
                 cipher=cipher,

@@ -39,9 +39,10 @@ class Command(BaseCommand):
                     link="/",
                 )
             inventory = load_demo_inventory(account=account, actor=user)
+            # shipping first: the seeded orders that become ready queue their labels like live ones
+            shipping = load_demo_shipping(account=account)
             orders = load_demo_orders(account=account, actor=user)
             shop = connect_demo_shop(account=account)
-            shipping = load_demo_shipping(account=account)
             if not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
                 User.objects.create_superuser(email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD)
         self.stdout.write("")
