@@ -160,10 +160,126 @@ def database_down() -> list[tuple[str, float, str]]:
         stack.stop()
 
 
+def _shipped_order_ids(ids) -> set:
+    from orders.models import Order, OrderStatus
+
+    return set(
+        Order.objects.filter(tiktok_order_id__in=ids, status=OrderStatus.SHIPPED).values_list(
+            "tiktok_order_id", flat=True
+        )
+    )
+
+
+def _duplicate_labels() -> int:
+    """Labels bought beyond one per order (the sandbox carrier's own record of what it sold)."""
+    from django.db.models import Count
+
+    from shipping.models import LabelAttempt, SandboxParcel
+
+    sold = SandboxParcel.objects.filter(voided=False).count()
+    orders = LabelAttempt.objects.filter(state="bought").aggregate(n=Count("shipment__order", distinct=True))[
+        "n"
+    ]
+    return max(0, sold - (orders or 0))
+
+
+def worker_killed() -> list[tuple[str, float, str]]:
+    from bench._stack import Stack, wait_until
+    from shipping.models import LabelAttempt
+
+    # every label takes 3 s to come back after the carrier recorded it: a kill lands mid-purchase
+    stack = Stack("killed", carrier_options={"latency_after_buy_s": 3}).start()
+    try:
+        orders = stack.create_orders(12)
+        answers = stack.post_webhooks([stack.webhook_body(o, 0) for o in orders])
+        assert all(a.status == 200 for a in answers), "every webhook must be accepted"
+        in_flight = wait_until(lambda: LabelAttempt.objects.filter(state="started").count() >= 2, timeout=120)
+        if in_flight is None:
+            raise RuntimeError("no purchase started")
+        stack.processes.pop("worker-integrations").kill()  # the pool and all, as an OOM kill would
+        killed_at = time.monotonic()
+        stack.start_workers(["integrations"])  # its supervisor starts a new one
+        done = wait_until(lambda: len(_shipped_order_ids(orders)) == len(orders), timeout=600)
+        recovery = time.monotonic() - killed_at if done is not None else float("nan")
+        return [
+            ("crash_recovery_seconds", recovery, "s"),
+            ("worker_killed_orders_shipped", float(len(_shipped_order_ids(orders))), "orders"),
+            ("duplicate_labels", float(_duplicate_labels()), "labels"),
+        ]
+    finally:
+        stack.stop()
+
+
+def carrier_outage() -> list[tuple[str, float, str]]:
+    from django.db.models import Max
+
+    from bench._stack import Stack, wait_until
+    from orders.models import Order, OrderEvent
+    from shipping.models import CarrierAccount
+
+    minutes = float(os.environ.get("CHAOS_OUTAGE_RUN_MINUTES", "5"))
+    outage = (60.0, 180.0)  # the only carrier answers 500 (rates and labels) from minute 1 to minute 3
+    stack = Stack("outage").start()
+    try:
+        total = int(60 * minutes)
+        orders = stack.create_orders(total)
+        started = time.monotonic()
+        failing, recovered_at = False, None
+        waited: set[str] = set()
+
+        def carrier(options: dict) -> None:
+            CarrierAccount.objects.filter(pk=stack.carrier.pk).update(options=options)
+
+        for n, order_id in enumerate(orders):
+            time.sleep(max(0.0, started + n - time.monotonic()))  # 60 a minute
+            elapsed = time.monotonic() - started
+            if not failing and recovered_at is None and elapsed >= outage[0]:
+                carrier({"fault": "5xx", "fault_on": ["rates", "buy"]})
+                failing = True
+            elif failing and elapsed >= outage[1]:
+                carrier({})
+                failing, recovered_at = False, time.time()
+            if failing:
+                waited.add(order_id)
+            stack.post_webhooks([stack.webhook_body(order_id, 0)], connections=1)
+        if failing:  # a run shorter than the outage still ends it
+            carrier({})
+            recovered_at = time.time()
+        done = wait_until(lambda: len(_shipped_order_ids(orders)) == total, timeout=900)
+        shipped = _shipped_order_ids(orders)
+        # from the carrier's recovery to the moment the last order that met the outage was shipped
+        last = OrderEvent.objects.filter(
+            order__tiktok_order_id__in=waited, type="status", to_status="shipped"
+        ).aggregate(at=Max("created_at"))["at"]
+        recovery = (
+            last.timestamp() - recovered_at if (done is not None and last and recovered_at) else float("nan")
+        )
+        untouched = set(
+            Order.objects.filter(tiktok_order_id__in=orders, touched_by_human=False).values_list(
+                "tiktok_order_id", flat=True
+            )
+        )
+        return [
+            ("carrier_outage_recovery_seconds", recovery, "s"),
+            ("carrier_outage_orders_met_outage", float(len(waited)), "orders"),
+            ("carrier_outage_orders_shipped", float(len(shipped)), "orders"),
+            (
+                "carrier_outage_automation_rate",
+                len(shipped & untouched) / total if total else float("nan"),
+                "ratio",
+            ),
+            ("duplicate_labels_carrier_outage", float(_duplicate_labels()), "labels"),
+        ]
+    finally:
+        stack.stop()
+
+
 SCENARIOS = {
     "broker_frozen": broker_frozen,
     "inbox_drain": inbox_drain,
     "database_down": database_down,
+    "worker_killed": worker_killed,
+    "carrier_outage": carrier_outage,
 }
 
 
