@@ -208,7 +208,15 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Locked: this email from this address. A failure count for an email alone would let anyone lock
+# its owner out from anywhere; the address alone, everyone behind one office NAT. A per-address
+# ceiling over all emails (accounts.axes.LoginLockoutHandler) still stops one address guessing many.
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=50)
+AXES_CLIENT_IP_CALLABLE = "creatorflow.core.net.client_ip"
+AXES_HANDLER = "accounts.axes.LoginLockoutHandler"
+# Failures during a lockout do not start the cool-off again: it ends when it said it would.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "email"
 # The dashboard's form says `email`, the admin's says `username`: count failures per address in both.
 AXES_USERNAME_CALLABLE = "accounts.axes.login_identifier"
@@ -257,8 +265,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-# How many reverse proxies in front of us append to X-Forwarded-For (0: ignore the header).
-AUDIT_TRUSTED_PROXY_COUNT = env.int("AUDIT_TRUSTED_PROXY_COUNT", default=0)
+# How many reverse proxies in front of us append to X-Forwarded-For (0: ignore the header). One
+# setting for the audit log, login lockout and rate limits (creatorflow.core.net.client_ip); the
+# older AUDIT_TRUSTED_PROXY_COUNT is still read when TRUSTED_PROXY_COUNT is not set.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("AUDIT_TRUSTED_PROXY_COUNT", default=0))
 
 # --- encrypted fields ---------------------------------------------------------------------------
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
@@ -283,6 +293,26 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "creatorflow.core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Sliding windows in the shared cache (creatorflow.core.throttling): the narrowest scope first,
+    # a token (or signed-in user), then the client's address, then everyone together.
+    "DEFAULT_THROTTLE_CLASSES": ["creatorflow.core.throttling.ApiThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="100/min"),
+        "ip": env.str("API_THROTTLE_IP", default="500/min"),
+        "global": env.str("API_THROTTLE_GLOBAL", default="1000/min"),
+    },
+}
+API_THROTTLE_ENABLED = env.bool("API_THROTTLE_ENABLED", default=True)
+# The forms people can abuse: per client address, and per email address where there is one.
+FORM_THROTTLE_ENABLED = env.bool("FORM_THROTTLE_ENABLED", default=True)
+FORM_THROTTLE_RATES = {
+    "login": env.str("THROTTLE_LOGIN", default="30/min"),
+    "signup": env.str("THROTTLE_SIGNUP", default="10/hour"),
+    "signup_email": env.str("THROTTLE_SIGNUP_EMAIL", default="3/hour"),
+    "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="10/hour"),
+    "password_reset_email": env.str("THROTTLE_PASSWORD_RESET_EMAIL", default="3/hour"),
+    "invite": env.str("THROTTLE_INVITE", default="30/hour"),
+    "invite_email": env.str("THROTTLE_INVITE_EMAIL", default="3/hour"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CreatorFlow API",

@@ -9,7 +9,6 @@ concurrent requests never see each other's context.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from django.conf import settings
+from creatorflow.core.net import client_ip
 
 USER_AGENT_MAX = 500
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -47,33 +46,6 @@ def audit_context(**fields) -> Iterator[AuditContext]:
         yield context
     finally:
         _current.reset(token)
-
-
-def _valid_ip(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
-def client_ip(request) -> str | None:
-    """The client's IP address, believing X-Forwarded-For only as far as we trust our proxies.
-
-    `settings.AUDIT_TRUSTED_PROXY_COUNT` (default 0) is the number of reverse proxies in front of
-    the app that each append the address they received the request from. With N such proxies the
-    client is the N-th entry from the right; anything further left was written by the client and
-    can be forged. With 0 (no proxy, or an untrusted one) the header is ignored.
-    """
-    trusted = int(getattr(settings, "AUDIT_TRUSTED_PROXY_COUNT", 0) or 0)
-    if trusted > 0:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-        if len(forwarded) >= trusted:
-            ip = _valid_ip(forwarded[-trusted])
-            if ip:
-                return ip
-    return _valid_ip(request.META.get("REMOTE_ADDR"))
 
 
 def request_id_for(request) -> str:

@@ -71,7 +71,7 @@ def test_with_a_request_argument_ip_and_user_agent_come_from_it():
 )
 def test_x_forwarded_for_is_believed_only_as_far_as_proxies_are_trusted(settings, trusted_proxies, expected):
     # given a request that passed through proxies; the leftmost entry could be forged by the client
-    settings.AUDIT_TRUSTED_PROXY_COUNT = trusted_proxies
+    settings.TRUSTED_PROXY_COUNT = trusted_proxies
     request = RequestFactory().get(
         "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.9"
     )
