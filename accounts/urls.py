@@ -16,7 +16,7 @@ urlpatterns = [
     # shadow app templates of the same name, so ours live under accounts/password_reset/).
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             template_name="accounts/password_reset/form.html",
             email_template_name="accounts/password_reset/email.txt",
             subject_template_name="accounts/password_reset/subject.txt",

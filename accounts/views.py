@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -19,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from creatorflow.core.errors import DomainError, NotFound
+from creatorflow.core.throttling import form_throttle, retry_after_seconds, wait_in_words
 
 from . import selectors, services
 from .forms import (
@@ -44,6 +46,21 @@ from .tenancy import (
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
+def _throttled(request, form, name: str, *subjects: str | None) -> float:
+    """0.0 when the form may be used now; else the seconds to wait, and `form` says so."""
+    wait = form_throttle(request, name, *subjects)
+    if wait > 0:
+        form.add_error(None, f"Too many attempts. Try again in {wait_in_words(wait)}.")
+    return wait
+
+
+def _too_many(response, wait: float):
+    """`response` as the 429 of a refused form, with the wait in `Retry-After`."""
+    response.status_code = 429
+    response["Retry-After"] = str(retry_after_seconds(wait))
+    return response
+
+
 # --- sign in / out / up ---------------------------------------------------------------------------
 
 
@@ -57,6 +74,10 @@ def login_view(request):
         return redirect_back(request, settings.LOGIN_REDIRECT_URL)
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        wait = _throttled(request, form, "login")
+        if wait:
+            context = {"form": form, "next": _next(request)}
+            return _too_many(render(request, "accounts/login.html", context), wait)
         user = authenticate(
             request,
             email=services.normalize_email(form.cleaned_data["email"]),
@@ -148,6 +169,10 @@ def _team_response(request, error: DomainError | None = None):
 def invite(request):
     form = InviteForm(request.POST)
     if form.is_valid():
+        wait = _throttled(request, form, "invite", form.cleaned_data["email"])
+        if wait:
+            context = _team_context(request, invite_form=form)
+            return _too_many(render(request, "accounts/settings.html", context), wait)
         try:
             services.invitation_create(
                 account=request.account,
@@ -333,3 +358,18 @@ def api_token_revoke(request, token_id):
     services.api_token_revoke(token=token, actor=request.user)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("accounts:tokens")
+
+
+# --- password reset -------------------------------------------------------------------------------
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, limited per client address and per email address: the page cannot be
+    used to flood someone's inbox (the answer stays the same whether or not the email has an
+    account)."""
+
+    def form_valid(self, form):
+        wait = _throttled(self.request, form, "password_reset", form.cleaned_data.get("email"))
+        if wait:
+            return _too_many(self.form_invalid(form), wait)
+        return super().form_valid(form)

@@ -35,3 +35,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# Rate limits are off by default in tests (every test shares one address); their own tests turn them on.
+API_THROTTLE_ENABLED = False
+FORM_THROTTLE_ENABLED = False

@@ -103,10 +103,10 @@ class RedisWindowBackend:
 
     prefix = "cf:rw:"
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, timeout: float = 2.0):
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._script = self.client.register_script(_WINDOW_SCRIPT)
 
     def take(self, key: str, *, limit: int, window: float, n: int, now: float) -> tuple[float, float]:
@@ -134,19 +134,20 @@ class DatabaseWindowBackend:
         return wait, now
 
 
-_redis_backends: dict[str, RedisWindowBackend] = {}
+_redis_backends: dict[tuple[str, float], RedisWindowBackend] = {}
 _redis_lock = threading.Lock()
 
 
-def default_backend() -> WindowBackend:
-    """Redis when `REDIS_URL` is set (one client per URL per process), else the database."""
+def default_backend(*, timeout: float = 2.0) -> WindowBackend:
+    """Redis when `REDIS_URL` is set (one client per URL and timeout per process), else the
+    database. Callers inside a web request pass a short `timeout`: a request never waits on Redis."""
     url = getattr(settings, "REDIS_URL", "")
     if not url:
         return DatabaseWindowBackend()
     with _redis_lock:
-        backend = _redis_backends.get(url)
+        backend = _redis_backends.get((url, timeout))
         if backend is None:
-            backend = _redis_backends[url] = RedisWindowBackend(url)
+            backend = _redis_backends[(url, timeout)] = RedisWindowBackend(url, timeout=timeout)
     return backend
 
 
