@@ -19,10 +19,12 @@ The request does no outbound call and no processing: the event is stored (once, 
 unique constraint) and left for the relay to send. A duplicate gets exactly the answer the first
 delivery got, so a platform retrying after a timeout sees success and stops.
 
-Hostile bodies are refused here, once for every provider, and never stored (CONTRACT.md §3): a body
+Hostile requests are refused here, once for every provider, and never stored (CONTRACT.md §3): a body
 over MAX_BODY_BYTES (refused from Content-Length before it is read, and never read past the limit),
-JSON nested deeper than MAX_JSON_DEPTH, or a NUL character anywhere in its keys or strings or in the
-query string (PostgreSQL cannot store one, so such an event could only ever fail) is a 400.
+JSON nested deeper than MAX_JSON_DEPTH, or text PostgreSQL cannot store (a NUL character, or a lone
+surrogate, which has no UTF-8 form) anywhere in the body's keys or strings, in the query string or in
+a header we keep is a 400; a body sent as something other than JSON is a 415. Every refusal is a JSON
+`{"error": ...}`. Such an event could only ever fail, on every retry, so it must not be accepted.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -58,14 +60,31 @@ def _read_body(request: HttpRequest) -> bytes | None:
     return None if len(body) > MAX_BODY_BYTES else body
 
 
+def storable_text(value: str) -> bool:
+    """False for text PostgreSQL cannot hold: a NUL character, or a lone surrogate (JSON's "\\ud800"
+    decodes to one, and it has no UTF-8 encoding)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _Pairs(list):
+    """A JSON object as the list of its (key, value) pairs, so a repeated key is checked too."""
+
+
 def json_problem(body: bytes) -> str | None:
     """Why a body that parses as JSON cannot be an event we store, or None. Iterative, so a body
     nested thousands deep cannot exhaust the stack; a body that is not JSON is left to the
-    provider's own parser (its answer for "not JSON" stays the provider's)."""
+    provider's own parser (its answer for "not JSON" stays the provider's). Integers are read as
+    their digits, so an integer too long for Python's int parser cannot switch these checks off."""
     if b"\x00" in body:
         return "NUL byte in the body"
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_int=str, object_pairs_hook=_Pairs)
     except RecursionError:
         return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
     except (ValueError, UnicodeDecodeError):
@@ -74,17 +93,31 @@ def json_problem(body: bytes) -> str | None:
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
-            if "\x00" in value:
-                return "NUL character in the JSON"
-        elif isinstance(value, (dict, list)):
+            if not storable_text(value):
+                return "NUL character or lone surrogate in the JSON"
+        elif isinstance(value, list):
             if depth > MAX_JSON_DEPTH:
                 return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in items:
-                if isinstance(key, str) and "\x00" in key:
-                    return "NUL character in the JSON"
-                stack.append((item, depth + 1))
+            if isinstance(value, _Pairs):
+                for key, item in value:
+                    if not storable_text(key):
+                        return "NUL character or lone surrogate in the JSON"
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in value)
     return None
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """application/json (any parameters), a `+json` type, or none given. A sender that gives none
+    (a bare HTTP client: our sandboxes and benches) reaches Django as text/plain behind wsgiref-based
+    servers, which cannot be told apart, so text/plain is taken too; form and other types are not."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type in ("", "application/json", "text/plain") or media_type.endswith("+json")
+
+
+def refuse(status: int, error: str) -> JsonResponse:
+    return JsonResponse({"error": error}, status=status)
 
 
 @dataclass(frozen=True)
@@ -139,28 +172,35 @@ class InboundWebhookView(View):
             raise NotImplementedError(f"{type(self).__name__} must set `provider`.")
         body = _read_body(request)
         if body is None:
-            return HttpResponseBadRequest("body over 1 MB", content_type="text/plain")
-        if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
-            return HttpResponseBadRequest("NUL character in the query string", content_type="text/plain")
+            return refuse(400, "body over 1 MB")
+        if not all(storable_text(k) and all(map(storable_text, vs)) for k, vs in request.GET.lists()):
+            return refuse(400, "NUL character in the query string")
         if not self.verify_signature(request, body):
-            return HttpResponse(status=self.bad_signature_status)
+            return refuse(self.bad_signature_status, "bad or missing signature")
+        if not is_json_media_type(request.content_type or ""):
+            return refuse(415, "the body must be sent as application/json")
+        headers = self.stored_headers(request)
+        if not all(storable_text(key) and storable_text(value) for key, value in headers.items()):
+            return refuse(400, "NUL character in a header")
         problem = json_problem(body)
         if problem:
-            return HttpResponseBadRequest(problem, content_type="text/plain")
+            return refuse(400, problem)
         try:
             parsed = self.parse(request, body)
-        except BadPayload:
-            return HttpResponse(status=self.bad_payload_status)
+        except BadPayload as exc:
+            return refuse(self.bad_payload_status, str(exc) or "unusable body")
         except RecursionError:
-            return HttpResponse(status=self.bad_payload_status)
-        if not parsed.external_id or len(parsed.external_id) > 255 or "\x00" in parsed.external_id:
-            return HttpResponse(status=self.bad_payload_status)
+            return refuse(self.bad_payload_status, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if not parsed.external_id or len(parsed.external_id) > 255:
+            return refuse(self.bad_payload_status, "no usable event id")
+        if not all(map(storable_text, (parsed.external_id, parsed.event_type, parsed.source))):
+            return refuse(self.bad_payload_status, "NUL character in the event id, type or source")
         _event, created = inbox_store(
             provider=self.provider,
             external_id=parsed.external_id,
             event_type=parsed.event_type,
             source=parsed.source,
             body=body,
-            headers=self.stored_headers(request),
+            headers=headers,
         )
         return self.acknowledge(request, parsed, created=created)

@@ -279,7 +279,8 @@ def tracker_updates(tracker: dict, *, event_id: str = "") -> list[TrackingUpdate
     code = str(tracker.get("tracking_code") or "")
     carrier = str(tracker.get("carrier") or "")
     fallback_time = _parse_time(tracker.get("updated_at")) or datetime.now(UTC)
-    details = [d for d in tracker.get("tracking_details") or [] if isinstance(d, dict)]
+    listed = tracker.get("tracking_details")
+    details = [d for d in listed if isinstance(d, dict)] if isinstance(listed, list) else []
     if not details and tracker.get("status"):
         details = [{"status": tracker["status"], "message": tracker.get("status_detail") or ""}]
     updates = []
@@ -294,7 +295,7 @@ def tracker_updates(tracker: dict, *, event_id: str = "") -> list[TrackingUpdate
                 status=status,
                 occurred_at=_parse_time(detail.get("datetime")) or fallback_time,
                 message=str(detail.get("message") or detail.get("description") or ""),
-                location=_location(detail.get("tracking_location") or {}),
+                location=_location(detail.get("tracking_location")),
                 event_id=event_id,
                 carrier=carrier,
                 raw_status=raw,
@@ -393,9 +394,9 @@ def _parse_time(value) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: a year-9999 or year-1 date moved to UTC
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _parse_date(value) -> date | None:
@@ -403,7 +404,9 @@ def _parse_date(value) -> date | None:
     return parsed.date() if parsed else None
 
 
-def _location(location: dict) -> str:
+def _location(location) -> str:
+    if not isinstance(location, dict):
+        return ""
     city, state, zip_code, country = (str(location.get(k) or "") for k in ("city", "state", "zip", "country"))
     region = " ".join(p for p in (state, zip_code) if p)
     return ", ".join(p for p in (city, region, country) if p)

@@ -301,20 +301,37 @@ def webhook_body(update: TrackingUpdate) -> bytes:
 
 
 def parse_webhook(body: bytes) -> list[TrackingUpdate]:
-    payload = json.loads(body)
+    """The update a sandbox webhook carries, or [] when it carries none we know. Never raises on a
+    body the endpoint accepted: a time that cannot be read becomes now."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
     result = payload.get("result") if isinstance(payload, dict) else None
-    if not isinstance(result, dict) or result.get("status") not in STEPS:
+    if (
+        not isinstance(result, dict)
+        or not isinstance(result.get("status"), str)
+        or result["status"] not in STEPS
+    ):
         return []
     return [
         TrackingUpdate(
             tracking_number=str(result.get("tracking_code") or ""),
             status=result["status"],
-            occurred_at=datetime.fromisoformat(result["datetime"]),
+            occurred_at=_webhook_time(result.get("datetime")),
             message=str(result.get("message") or ""),
             carrier=str(result.get("carrier") or ""),
             event_id=str(payload.get("id") or ""),
         )
     ]
+
+
+def _webhook_time(value) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed
+    except (TypeError, ValueError, OverflowError):
+        return datetime.now(UTC)
 
 
 def send_webhook(update: TrackingUpdate, *, customer: str) -> bool | None:

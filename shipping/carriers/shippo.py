@@ -298,7 +298,8 @@ def updates_from_track(track: dict) -> list[TrackingUpdate]:
     if not tracking_number:
         return []
     carrier = str(track.get("carrier") or "")
-    entries = [e for e in track.get("tracking_history") or [] if isinstance(e, dict)]
+    history = track.get("tracking_history")
+    entries = [e for e in history if isinstance(e, dict)] if isinstance(history, list) else []
     current = track.get("tracking_status")
     if isinstance(current, dict) and not any(_same_entry(current, e) for e in entries):
         entries.append(current)
@@ -360,9 +361,9 @@ def _parse_time(value) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: a year-9999 or year-1 date moved to UTC
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 # --- request and response mapping ---------------------------------------------------------------
