@@ -265,6 +265,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# The database store, refusing session keys it could not have issued (creatorflow.core.sessions).
+SESSION_ENGINE = "creatorflow.core.sessions"
 # How many reverse proxies in front of us append to X-Forwarded-For (0: ignore the header). One
 # setting for the audit log, login lockout and rate limits (creatorflow.core.net.client_ip); the
 # older AUDIT_TRUSTED_PROXY_COUNT is still read when TRUSTED_PROXY_COUNT is not set.

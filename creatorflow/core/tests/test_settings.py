@@ -88,3 +88,29 @@ def test_migrate_alone_prepares_the_database_cache(tmp_path):
     with sqlite3.connect(database) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "cf_cache" in tables
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cookie", ["abcdefgh\x00ijkl", "\x00" * 32, "A" * 32, "x" * 40, "../../etc"])
+def test_a_session_cookie_django_never_issued_is_no_session_not_an_error(client, cookie):
+    # given a creator's browser sending a junk session id
+    client.cookies["sessionid"] = cookie
+
+    # when it opens the dashboard and the login page
+    dashboard = client.get("/")
+    login_page = client.get("/accounts/login/")
+
+    # then it is simply signed out
+    assert dashboard.status_code == 302 and "/accounts/login/" in dashboard["Location"]
+    assert login_page.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_real_session_still_signs_in(client):
+    from accounts.tests.factories import MembershipFactory
+
+    # given a signed-in creator (the store issued their key)
+    client.force_login(MembershipFactory().user, backend="django.contrib.auth.backends.ModelBackend")
+
+    # when / then
+    assert client.get("/").status_code == 200
