@@ -46,6 +46,15 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture
+def staff_client(client):
+    """The test client signed in (session) as a fresh staff superuser."""
+    from accounts.tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
 def redis_client():
     """A client on REDIS_URL's database, emptied before and after the test."""
     import redis

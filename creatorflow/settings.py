@@ -267,6 +267,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # The database store, refusing session keys it could not have issued (creatorflow.core.sessions).
 SESSION_ENGINE = "creatorflow.core.sessions"
+HEALTH_TOKEN = env.str("HEALTH_TOKEN", default="")  # Bearer token for the full health checks ("" = none)
 # How many reverse proxies in front of us append to X-Forwarded-For (0: ignore the header). One
 # setting for the audit log, login lockout and rate limits (creatorflow.core.net.client_ip); the
 # older AUDIT_TRUSTED_PROXY_COUNT is still read when TRUSTED_PROXY_COUNT is not set.

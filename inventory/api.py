@@ -29,6 +29,7 @@ from creatorflow.health.checks import (
     check_tiktok,
     overall_status,
 )
+from creatorflow.health.views import health_body_for
 
 from . import serializers as s
 from .channel import current_channel
@@ -273,7 +274,8 @@ def inventory_metrics() -> dict:
     tags=["health"],
     auth=[],
     responses={200: s.InventoryHealthSerializer, 503: OpenApiResponse(s.InventoryHealthSerializer)},
-    description="Public. 200 when healthy or degraded, 503 when unhealthy.",
+    description="Public. 200 when healthy or degraded, 503 when unhealthy, for every caller; the checks "
+    "and metrics only for staff or `Authorization: Bearer <HEALTH_TOKEN>`, others get status and timestamp.",
 )
 @api_view(["GET"])
 @authentication_classes([])
@@ -300,6 +302,7 @@ def inventory_health(request):
         "checks": checks,
         "metrics": metrics,
     }
-    response = Response(body, status=503 if status == UNHEALTHY else 200)
+    # Metrics count every account's SKUs: only staff or the health token see them (and the checks).
+    response = Response(health_body_for(request, body), status=503 if status == UNHEALTHY else 200)
     response["Cache-Control"] = "no-store"
     return response

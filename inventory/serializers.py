@@ -110,7 +110,12 @@ class ErrorSerializer(serializers.Serializer):
 class InventoryHealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["healthy", "degraded", "unhealthy"])
     timestamp = serializers.DateTimeField()
+    # Present for staff and the health token only; anonymous callers get status and timestamp.
     checks = serializers.DictField(
-        child=serializers.DictField(), help_text="database, tiktokAPI, redis, messageQueue{status, depth}"
+        child=serializers.DictField(),
+        required=False,
+        help_text="database, tiktokAPI, redis, messageQueue{status, depth} (staff or health token only)",
     )
-    metrics = serializers.DictField(help_text="syncedProducts, pendingJobs, lastSyncTime")
+    metrics = serializers.DictField(
+        required=False, help_text="syncedProducts, pendingJobs, lastSyncTime (staff or health token only)"
+    )

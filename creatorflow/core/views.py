@@ -38,7 +38,7 @@ def home(request):
     account = getattr(request, "account", None)
     context = {
         "automation": _automation(account),
-        "health": latest_health(),
+        "health": latest_health(details=request.user.is_staff),
         "notifications": latest_notifications(account=account, user=request.user, limit=5),
     }
     return render(request, "core/home.html", context)
@@ -73,7 +73,9 @@ def _automation(account) -> dict | None:
 @login_required
 def health_panel(request):
     """The home page's health panel alone; the page polls it every 30 s."""
-    return render(request, "core/home.html#health-panel", {"health": latest_health()})
+    return render(
+        request, "core/home.html#health-panel", {"health": latest_health(details=request.user.is_staff)}
+    )
 
 
 @require_GET

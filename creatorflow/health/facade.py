@@ -34,9 +34,21 @@ class HealthSummary:
     checks: tuple[CheckSummary, ...]
 
 
-def _detail(name: str, check: dict) -> str:
+# Checks whose detail is a count over every account (queue depth, webhook totals): only staff see
+# it; a creator sees the check's status. TikTok keeps its circuit, the relay its reason, not counts.
+PLATFORM_COUNTS = {"celery", "webhooks"}
+
+
+def _detail(name: str, check: dict, *, details: bool = True) -> str:
     if check.get("error"):
         return f"error: {check['error']}"
+    if not details:
+        if name == "tiktok":
+            return f"circuit {check.get('circuit', 'unknown')}"
+        if name == "relay":
+            return check.get("reason") or ""
+        if name in PLATFORM_COUNTS:
+            return ""
     if name == "database" and check.get("latency_ms") is not None:
         return f"{check['latency_ms']} ms"
     if name == "redis":
@@ -65,8 +77,11 @@ def _detail(name: str, check: dict) -> str:
     return ""
 
 
-def latest_health() -> HealthSummary | None:
-    """The latest recorded run of the checks, or None when beat has not recorded one yet."""
+def latest_health(*, details: bool = False) -> HealthSummary | None:
+    """The latest recorded run of the checks, or None when beat has not recorded one yet.
+
+    Without `details` (anyone but staff) no detail carries a count over other accounts' activity.
+    """
     record = latest_record()
     if record is None:
         return None
@@ -75,7 +90,7 @@ def latest_health() -> HealthSummary | None:
             name=name,
             label=LABELS.get(name, name.capitalize()),
             status=str(check.get("status", "unknown")),
-            detail=_detail(name, check),
+            detail=_detail(name, check, details=details),
         )
         for name, check in (record.checks or {}).items()
     )

@@ -1,4 +1,8 @@
-"""GET /api/health/ as CONTRACT.md section 3 states it, with real failures rather than mocks."""
+"""GET /api/health/ as CONTRACT.md section 3 states it, with real failures rather than mocks.
+
+The checks are for staff (or the health token), so these tests read them as staff; what everyone
+else sees is in test_privacy.py.
+"""
 
 import socket
 import uuid
@@ -43,9 +47,9 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_health_has_the_contract_shape_and_is_200_when_healthy(client):
-    # when anyone (no sign-in) asks for health
-    response = client.get("/api/health/")
+def test_health_has_the_contract_shape_and_is_200_when_healthy(staff_client):
+    # when staff ask for health (anonymous callers get status and timestamp only: test_privacy.py)
+    response = staff_client.get("/api/health/")
 
     # then it is 200, healthy, with exactly the contract's top-level keys and every check
     assert response.status_code == 200
@@ -70,13 +74,13 @@ def test_health_has_the_contract_shape_and_is_200_when_healthy(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_without_redis_configured_redis_is_skipped_and_status_stays_healthy(client, settings):
+def test_without_redis_configured_redis_is_skipped_and_status_stays_healthy(staff_client, settings):
     # given the embedded default: no Redis, a filesystem broker
     settings.REDIS_URL = ""
     settings.CELERY_BROKER_URL = "filesystem://"
 
     # when
-    body = client.get("/api/health/").json()
+    body = staff_client.get("/api/health/").json()
 
     # then Redis is reported as not configured, which is not a failure
     assert body["checks"]["redis"]["status"] == "skipped"
@@ -100,9 +104,9 @@ def broken_database(settings):
     del connections.settings[alias]
 
 
-def test_health_is_503_and_unhealthy_when_the_database_is_unreachable(client, broken_database):
+def test_health_is_503_and_unhealthy_when_the_database_is_unreachable(staff_client, broken_database):
     # when the database the check probes cannot be reached
-    response = client.get("/api/health/")
+    response = staff_client.get("/api/health/")
 
     # then health says unhealthy with 503, names the failing check, and still reports the others
     assert response.status_code == 503
@@ -114,12 +118,12 @@ def test_health_is_503_and_unhealthy_when_the_database_is_unreachable(client, br
     assert set(body["checks"]) == CHECK_KEYS
 
 
-def test_health_is_503_when_configured_redis_is_down(client, settings):
+def test_health_is_503_when_configured_redis_is_down(staff_client, settings):
     # given a Redis URL where nothing listens
     settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
 
     # when
-    response = client.get("/api/health/")
+    response = staff_client.get("/api/health/")
 
     # then
     assert response.status_code == 503
@@ -131,14 +135,14 @@ def test_health_is_503_when_configured_redis_is_down(client, settings):
     }
 
 
-def test_an_open_tiktok_circuit_degrades_health_but_keeps_200(client):
+def test_an_open_tiktok_circuit_degrades_health_but_keeps_200(staff_client):
     # given TikTok failed five times in a row, which opens its breaker
     breaker = get_breaker("tiktok")
     for _ in range(5):
         breaker.record_failure()
 
     # when
-    response = client.get("/api/health/")
+    response = staff_client.get("/api/health/")
 
     # then
     assert response.status_code == 200
@@ -147,7 +151,7 @@ def test_an_open_tiktok_circuit_degrades_health_but_keeps_200(client):
     assert body["status"] == "degraded"
 
 
-def test_carrier_circuits_are_listed_and_an_open_one_degrades(client):
+def test_carrier_circuits_are_listed_and_an_open_one_degrades(staff_client):
     # given one carrier breaker in use and healthy, another opened by three failures
     good, bad = f"carrier:good{uuid.uuid4().hex[:6]}", f"carrier:bad{uuid.uuid4().hex[:6]}"
     get_breaker(good).record_success()
@@ -155,7 +159,7 @@ def test_carrier_circuits_are_listed_and_an_open_one_degrades(client):
         get_breaker(bad).record_failure()
 
     # when
-    carriers = client.get("/api/health/").json()["checks"]["carriers"]
+    carriers = staff_client.get("/api/health/").json()["checks"]["carriers"]
 
     # then
     assert carriers["circuits"][good.removeprefix("carrier:")] == "closed"
@@ -163,7 +167,7 @@ def test_carrier_circuits_are_listed_and_an_open_one_degrades(client):
     assert carriers["status"] == "degraded"
 
 
-def test_carrier_account_circuits_show_per_provider_without_naming_accounts(client):
+def test_carrier_account_circuits_show_per_provider_without_naming_accounts(staff_client):
     # given two carrier accounts of one provider, one of them failing
     provider = f"prov{uuid.uuid4().hex[:6]}"
     ok_account, failing_account = uuid.uuid4(), uuid.uuid4()
@@ -172,7 +176,7 @@ def test_carrier_account_circuits_show_per_provider_without_naming_accounts(clie
         get_breaker(f"carrier:{provider}:{failing_account}").record_failure()
 
     # when
-    carriers = client.get("/api/health/").json()["checks"]["carriers"]
+    carriers = staff_client.get("/api/health/").json()["checks"]["carriers"]
 
     # then the provider shows its worst account's state, and no account id is published
     assert carriers["circuits"][provider] == "open"
@@ -181,12 +185,12 @@ def test_carrier_account_circuits_show_per_provider_without_naming_accounts(clie
     assert carriers["status"] == "degraded"
 
 
-def test_a_stale_health_record_means_beat_or_the_worker_stopped(client):
+def test_a_stale_health_record_means_beat_or_the_worker_stopped(staff_client):
     # given the latest record is ten minutes old
     HealthCheckRecordFactory(created_at=timezone.now() - timedelta(minutes=10))
 
     # when
-    body = client.get("/api/health/").json()
+    body = staff_client.get("/api/health/").json()
 
     # then the celery check is degraded and says why
     assert body["checks"]["celery"]["status"] == "degraded"
@@ -221,7 +225,7 @@ def test_filesystem_broker_queue_depth_counts_the_message_files(settings, tmp_pa
 
 
 @pytest.mark.redis
-def test_redis_queue_depth_reflects_messages_really_pushed(client, settings, redis_client):
+def test_redis_queue_depth_reflects_messages_really_pushed(staff_client, settings, redis_client):
     # given three task messages sent through Celery to the "integrations" queue on Redis
     from creatorflow.celery import app as celery_app
 
@@ -231,7 +235,7 @@ def test_redis_queue_depth_reflects_messages_really_pushed(client, settings, red
             celery_app.send_task("health.record_checks", queue="integrations", connection=conn)
 
     # when
-    celery = client.get("/api/health/").json()["checks"]["celery"]
+    celery = staff_client.get("/api/health/").json()["checks"]["celery"]
 
     # then the depth counts them (and nothing is consumed by looking)
     assert celery["queue_depth"] == 3
@@ -240,12 +244,12 @@ def test_redis_queue_depth_reflects_messages_really_pushed(client, settings, red
 
 
 @pytest.mark.redis
-def test_redis_check_reports_latency_when_configured(client):
-    redis = client.get("/api/health/").json()["checks"]["redis"]
+def test_redis_check_reports_latency_when_configured(staff_client):
+    redis = staff_client.get("/api/health/").json()["checks"]["redis"]
     assert redis["status"] == "healthy" and redis["configured"] is True and redis["latency_ms"] >= 0
 
 
-def test_webhook_success_rate_and_latency_over_the_last_hour(client):
+def test_webhook_success_rate_and_latency_over_the_last_hour(staff_client):
     # given: in the last hour 19 events done within 200 ms and 1 dead; one older failure outside the window
     from datetime import timedelta
 
@@ -282,7 +286,7 @@ def test_webhook_success_rate_and_latency_over_the_last_hour(client):
     )
 
     # when
-    body = client.get("/api/health/").json()
+    body = staff_client.get("/api/health/").json()
 
     # then: 19 of 20 finished succeeded, latency is the mean, and the dead one degrades the status
     webhooks = body["checks"]["webhooks"]
@@ -291,13 +295,13 @@ def test_webhook_success_rate_and_latency_over_the_last_hour(client):
     assert webhooks["status"] == "degraded" and body["status"] == "degraded"
 
 
-def test_no_webhooks_yet_is_healthy(client):
-    webhooks = client.get("/api/health/").json()["checks"]["webhooks"]
+def test_no_webhooks_yet_is_healthy(staff_client):
+    webhooks = staff_client.get("/api/health/").json()["checks"]["webhooks"]
     assert webhooks["status"] == "healthy" and webhooks["success_rate"] is None
 
 
 @pytest.mark.django_db
-def test_tiktok_check_reports_calls_and_degrades_on_a_stale_or_failing_shop(client):
+def test_tiktok_check_reports_calls_and_degrades_on_a_stale_or_failing_shop(staff_client):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -316,25 +320,25 @@ def test_tiktok_check_reports_calls_and_degrades_on_a_stale_or_failing_shop(clie
     ApiCall.objects.create(shop=shop, method="GET", path="/x", code=0, latency_ms=40)
     ApiCall.objects.create(shop=shop, method="GET", path="/x", code=36009003, latency_ms=20)
 
-    tiktok = client.get("/api/health/").json()["checks"]["tiktok"]
+    tiktok = staff_client.get("/api/health/").json()["checks"]["tiktok"]
     assert tiktok["status"] == "healthy"
     assert (tiktok["calls_15m"], tiktok["call_error_rate"], tiktok["avg_call_latency_ms"]) == (2, 0.5, 30.0)
     assert tiktok["shops"] == {"connected": 1}
 
     Shop.objects.filter(pk=shop.pk).update(last_order_sync_at=now - timedelta(hours=1))
-    assert client.get("/api/health/").json()["checks"]["tiktok"]["status"] == "degraded"
+    assert staff_client.get("/api/health/").json()["checks"]["tiktok"]["status"] == "degraded"
     Shop.objects.filter(pk=shop.pk).update(last_order_sync_at=now, status=Shop.Status.ERROR)
-    assert client.get("/api/health/").json()["checks"]["tiktok"]["status"] == "degraded"
+    assert staff_client.get("/api/health/").json()["checks"]["tiktok"]["status"] == "degraded"
 
 
-def test_no_running_relay_degrades_health_and_says_what_to_run(client):
+def test_no_running_relay_degrades_health_and_says_what_to_run(staff_client):
     # given the only relay stopped a minute ago (its last heartbeat is old)
     from creatorflow.relay.models import RelayBeat
 
     RelayBeat.objects.update(beat_at=timezone.now() - timedelta(minutes=1))
 
     # when health is asked
-    body = client.get("/api/health/").json()
+    body = staff_client.get("/api/health/").json()
 
     # then it is degraded, not unhealthy (beat still sends what is due), and names the fix
     assert body["status"] == "degraded"
@@ -342,11 +346,11 @@ def test_no_running_relay_degrades_health_and_says_what_to_run(client):
     assert "run_relay" in body["checks"]["relay"]["reason"]
 
 
-def test_a_relay_that_cannot_reach_the_broker_degrades_health(client):
+def test_a_relay_that_cannot_reach_the_broker_degrades_health(staff_client):
     from creatorflow.relay.models import RelayBeat
 
     RelayBeat.objects.update(broker_ok=False)
 
-    relay = client.get("/api/health/").json()["checks"]["relay"]
+    relay = staff_client.get("/api/health/").json()["checks"]["relay"]
 
     assert relay["status"] == "degraded" and "broker" in relay["reason"]

@@ -1,5 +1,10 @@
-"""Load the demo creator for `make run` (idempotent: running it again changes nothing)."""
+"""Load the demo creator for `make run` (idempotent: running it again changes nothing).
 
+The demo staff superuser has a published password, so it is created only with DEBUG on (`make run`
+sets DEBUG=true); anywhere else the rest of the demo loads and the command says how to create one.
+"""
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -43,12 +48,20 @@ class Command(BaseCommand):
             shipping = load_demo_shipping(account=account)
             orders = load_demo_orders(account=account, actor=user)
             shop = connect_demo_shop(account=account)
-            if not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
+            staff = settings.DEBUG
+            if staff and not User.objects.filter(email=DEMO_STAFF_EMAIL).exists():
                 User.objects.create_superuser(email=DEMO_STAFF_EMAIL, password=DEMO_STAFF_PASSWORD)
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"CreatorFlow demo is ready at {url}"))
         self.stdout.write(f"  log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
-        self.stdout.write(f"  staff admin: {url}admin/ as {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD}")
+        if staff:
+            self.stdout.write(f"  staff admin: {url}admin/ as {DEMO_STAFF_EMAIL} / {DEMO_STAFF_PASSWORD}")
+        else:
+            self.stderr.write(
+                f"Not creating the demo superuser {DEMO_STAFF_EMAIL}: DEBUG is off, and its password is "
+                "published in the demo, so it must never exist outside local development. Create a staff "
+                "user with your own password instead: python manage.py createsuperuser"
+            )
         if inventory["skus"]:
             self.stdout.write(
                 f"  inventory: {inventory['skus']} SKUs and {inventory['orders']} order lines added"
