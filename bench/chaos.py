@@ -161,10 +161,18 @@ def database_down() -> list[tuple[str, float, str]]:
 
 
 def _shipped_order_ids(ids) -> set:
+    """Orders shipped or further along: the sandbox carrier moves a parcel on to in transit and
+    delivered while the scenario waits for the rest."""
     from orders.models import Order, OrderStatus
 
+    shipped_or_later = [
+        OrderStatus.SHIPPED,
+        OrderStatus.IN_TRANSIT,
+        OrderStatus.DELIVERED,
+        OrderStatus.COMPLETED,
+    ]
     return set(
-        Order.objects.filter(tiktok_order_id__in=ids, status=OrderStatus.SHIPPED).values_list(
+        Order.objects.filter(tiktok_order_id__in=ids, status__in=shipped_or_later).values_list(
             "tiktok_order_id", flat=True
         )
     )
