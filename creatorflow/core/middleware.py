@@ -16,6 +16,7 @@ import json
 import logging
 import sys
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.views.defaults import server_error as django_server_error
@@ -29,9 +30,10 @@ MACHINE_PREFIXES = ("/api/", "/webhooks/")
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Temporarily unavailable · CreatorFlow</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; color: #1f2937">
-<h1 style="font-size: 1.5rem">CreatorFlow is temporarily unavailable</h1>
+<title>Temporarily unavailable · CreatorFlow</title>
+<link rel="stylesheet" href="{static}css/app.css"></head>
+<body class="unavailable-page">
+<h1>CreatorFlow is temporarily unavailable</h1>
 <p>We can't reach our database right now. Nothing you sent is lost: orders keep arriving and are
 picked up as soon as we're back, usually within a minute or two.</p>
 <p>Please try again shortly.</p>
@@ -70,7 +72,8 @@ def unavailable_response(request, exc: BaseException) -> HttpResponse:
         }
         response = HttpResponse(json.dumps(body), status=503, content_type="application/json")
     else:
-        response = HttpResponse(_PAGE, status=503, content_type="text/html; charset=utf-8")
+        page = _PAGE.replace("{static}", settings.STATIC_URL or "/static/")
+        response = HttpResponse(page, status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     response._has_been_logged = True  # our one line is the log; Django's would add a traceback

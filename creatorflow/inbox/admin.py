@@ -51,6 +51,10 @@ class InboundEventAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
+    class Media:
+        # The raw body wraps by a class: a style attribute would break the Content-Security-Policy.
+        css = {"all": ["css/admin.css"]}
+
     # The inbox is a record of what platforms sent: staff read and replay it, never edit it.
     def has_add_permission(self, request):
         return False
@@ -71,7 +75,7 @@ class InboundEventAdmin(admin.ModelAdmin):
             else f"\n… ({len(text) - BODY_PREVIEW_CHARS} more characters)"
         )
         return format_html(
-            '<pre style="white-space: pre-wrap">{}{}</pre><p>{} bytes</p>',
+            '<pre class="cf-pre-wrap">{}{}</pre><p>{} bytes</p>',
             text[:BODY_PREVIEW_CHARS],
             suffix,
             len(obj.body_bytes),
