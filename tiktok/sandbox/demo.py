@@ -103,7 +103,10 @@ def demo_orders_path() -> Path:
     """Where `orders.demo` leaves the seeded orders for the sandbox (in var/, next to the demo database)."""
     from django.conf import settings
 
-    return Path(getattr(settings, "TIKTOK_SANDBOX_DEMO_ORDERS", "") or Path(settings.VAR_DIR) / "sandbox-demo-orders.json")
+    return Path(
+        getattr(settings, "TIKTOK_SANDBOX_DEMO_ORDERS", "")
+        or Path(settings.VAR_DIR) / "sandbox-demo-orders.json"
+    )
 
 
 def remember_demo_orders(entries: list[dict]) -> None:
@@ -124,7 +127,9 @@ def seed_demo_orders(sb) -> int:
     except FileNotFoundError:
         return 0
     except (OSError, ValueError) as exc:
-        logger.warning("sandbox: the demo's orders in %s cannot be read (%s); starting without them", path, exc)
+        logger.warning(
+            "sandbox: the demo's orders in %s cannot be read (%s); starting without them", path, exc
+        )
         return 0
     added = 0
     for entry in data.get("orders") or []:
