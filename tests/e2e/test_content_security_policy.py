@@ -4,31 +4,14 @@ script or style would), at 1280 px and on a 390 px phone."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import DEFAULT_PASSWORD
 from orders.models import Order
 from shipping.tests.batch_setup import ready_order, shipping_creator
+from tests.e2e.browsing import console_errors, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _watch(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
-
-
-def _sign_in(page, live_server, membership):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=email]", membership.user.email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(re.compile(rf"^{re.escape(live_server.url)}/$"))
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -36,9 +19,9 @@ def test_pages_carry_the_policy_and_log_no_error(live_server, page, width):
     # given a creator with a shop, a carrier and an order
     membership, shop, _ = shipping_creator()
     ready_order(shop)
-    errors = _watch(page)
+    errors = console_errors(page)
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(page, live_server, membership)
+    sign_in(page, live_server, membership)
 
     for path in [
         "/",
@@ -63,9 +46,9 @@ def test_cancelling_orders_asks_first_and_a_no_cancels_nothing(live_server, page
     # given a creator with one order selected on the orders page
     membership, shop, _ = shipping_creator()
     order = ready_order(shop)
-    errors = _watch(page)
+    errors = console_errors(page)
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(page, live_server, membership)
+    sign_in(page, live_server, membership)
     page.goto(f"{live_server.url}{reverse('orders:list')}")
     page.check(f"input[name=ids][value='{order.pk}']")
     asked: list[str] = []
@@ -90,9 +73,9 @@ def test_cancelling_orders_asks_first_and_a_no_cancels_nothing(live_server, page
 def test_a_rule_condition_row_can_be_added_and_removed(live_server, page, width):
     # given a creator on the new-rule form
     membership, _shop, _ = shipping_creator()
-    errors = _watch(page)
+    errors = console_errors(page)
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(page, live_server, membership)
+    sign_in(page, live_server, membership)
     page.goto(f"{live_server.url}{reverse('orders:rule-new')}")
     rows = page.locator("#condition-rows .rule-row")
     before = rows.count()

@@ -4,25 +4,15 @@ each order's outcome — at 1280 px and on a 390 px phone, with no console error
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import DEFAULT_PASSWORD
 from shipping.services.batches import batch_item_purchase, label_batch_create
 from shipping.services.purchase import shipment_purchase
 from shipping.tests.batch_setup import ready_order, shipping_creator
+from tests.e2e.browsing import console_errors, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(page, live_server, membership):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=email]", membership.user.email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(re.compile(rf"^{re.escape(live_server.url)}/$"))
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -31,11 +21,9 @@ def test_an_order_whose_carrier_is_down_says_it_waits_and_when_it_tries_again(li
     membership, shop, _ = shipping_creator(carrier_options={"fault": "5xx"})
     order = ready_order(shop)
     assert shipment_purchase(order_id=order.pk).state == "waiting"
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = console_errors(page)
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(page, live_server, membership)
+    sign_in(page, live_server, membership)
 
     # when they open the order
     page.goto(f"{live_server.url}{reverse('orders:detail', args=[order.pk])}")
@@ -61,11 +49,9 @@ def test_a_batch_lists_each_orders_outcome_while_its_carrier_is_down(live_server
     )
     for item in batch.items.all():
         batch_item_purchase(item_id=item.pk)
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = console_errors(page)
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(page, live_server, membership)
+    sign_in(page, live_server, membership)
 
     # when they open the batch
     page.goto(f"{live_server.url}{reverse('shipping:batch-detail', args=[batch.pk])}")
