@@ -29,7 +29,7 @@ from creatorflow.health.checks import (
     check_tiktok,
     overall_status,
 )
-from creatorflow.health.views import health_body_for
+from creatorflow.health.facade import may_see_health_details
 
 from . import serializers as s
 from .channel import current_channel
@@ -290,19 +290,17 @@ def inventory_health(request):
         "redis": check_redis(),
         "messageQueue": {"status": celery["status"], "depth": celery.get("queue_depth")},
     }
-    try:
-        metrics = inventory_metrics()
-    except Exception as exc:  # the database check already reports why; never a 500 here
-        logger.warning("inventory metrics failed: %r", exc)
-        metrics = {"syncedProducts": None, "pendingJobs": None, "lastSyncTime": None}
     status = overall_status(checks)
-    body = {
-        "status": status,
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "checks": checks,
-        "metrics": metrics,
-    }
-    # Metrics count every account's SKUs: only staff or the health token see them (and the checks).
-    response = Response(health_body_for(request, body), status=503 if status == UNHEALTHY else 200)
+    body = {"status": status, "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+    # Metrics count every account's SKUs: only staff or the health token see them (and the checks),
+    # so an anonymous probe does not pay for the count.
+    if may_see_health_details(request):
+        try:
+            metrics = inventory_metrics()
+        except Exception as exc:  # the database check already reports why; never a 500 here
+            logger.warning("inventory metrics failed: %r", exc)
+            metrics = {"syncedProducts": None, "pendingJobs": None, "lastSyncTime": None}
+        body.update(checks=checks, metrics=metrics)
+    response = Response(body, status=503 if status == UNHEALTHY else 200)
     response["Cache-Control"] = "no-store"
     return response

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .access import health_body_for, may_see_health_details
 from .selectors import latest_record
+
+__all__ = ["health_body_for", "latest_health", "may_see_health_details"]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import MembershipFactory
 from creatorflow.core.testing import client_for
-from creatorflow.health.views import may_see_health_details
+from creatorflow.health.facade import may_see_health_details
 
 from .factories import HealthCheckRecordFactory
 
