@@ -10,9 +10,22 @@ may go away on its own (5xx, 429, a connection failure) has `retryable=True`, a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
+
+
+def utc_time(value) -> datetime | None:
+    """An ISO 8601 time from a carrier's body as a UTC-aware datetime (one without an offset is
+    taken as UTC), or None for anything else: a non-string, an unreadable string, or a date so near
+    year 1 or 9999 that it cannot be moved to UTC. Carrier bodies are outside input; never raises."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 class CarrierError(Exception):

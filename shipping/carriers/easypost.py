@@ -45,6 +45,7 @@ from .base import (
     Parcel,
     Rate,
     TrackingUpdate,
+    utc_time,
 )
 
 logger = logging.getLogger(__name__)
@@ -278,7 +279,7 @@ def tracker_updates(tracker: dict, *, event_id: str = "") -> list[TrackingUpdate
     """An EasyPost Tracker's history as TrackingUpdates, oldest first."""
     code = str(tracker.get("tracking_code") or "")
     carrier = str(tracker.get("carrier") or "")
-    fallback_time = _parse_time(tracker.get("updated_at")) or datetime.now(UTC)
+    fallback_time = utc_time(tracker.get("updated_at")) or datetime.now(UTC)
     listed = tracker.get("tracking_details")
     details = [d for d in listed if isinstance(d, dict)] if isinstance(listed, list) else []
     if not details and tracker.get("status"):
@@ -293,7 +294,7 @@ def tracker_updates(tracker: dict, *, event_id: str = "") -> list[TrackingUpdate
             TrackingUpdate(
                 tracking_number=code,
                 status=status,
-                occurred_at=_parse_time(detail.get("datetime")) or fallback_time,
+                occurred_at=utc_time(detail.get("datetime")) or fallback_time,
                 message=str(detail.get("message") or detail.get("description") or ""),
                 location=_location(detail.get("tracking_location")),
                 event_id=event_id,
@@ -389,18 +390,8 @@ def _decimal(value) -> Decimal:
         return Decimal("0")
 
 
-def _parse_time(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: a year-9999 or year-1 date moved to UTC
-        return None
-
-
 def _parse_date(value) -> date | None:
-    parsed = _parse_time(value)
+    parsed = utc_time(value)
     return parsed.date() if parsed else None
 
 

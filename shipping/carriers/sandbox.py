@@ -44,6 +44,7 @@ from .base import (
     Parcel,
     Rate,
     TrackingUpdate,
+    utc_time,
 )
 
 logger = logging.getLogger(__name__)
@@ -318,20 +319,12 @@ def parse_webhook(body: bytes) -> list[TrackingUpdate]:
         TrackingUpdate(
             tracking_number=str(result.get("tracking_code") or ""),
             status=result["status"],
-            occurred_at=_webhook_time(result.get("datetime")),
+            occurred_at=utc_time(result.get("datetime")) or datetime.now(UTC),
             message=str(result.get("message") or ""),
             carrier=str(result.get("carrier") or ""),
             event_id=str(payload.get("id") or ""),
         )
     ]
-
-
-def _webhook_time(value) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-        return parsed.astimezone(UTC) if parsed.tzinfo else parsed
-    except (TypeError, ValueError, OverflowError):
-        return datetime.now(UTC)
 
 
 def send_webhook(update: TrackingUpdate, *, customer: str) -> bool | None:

@@ -37,6 +37,7 @@ from .base import (
     Parcel,
     Rate,
     TrackingUpdate,
+    utc_time,
 )
 
 logger = logging.getLogger(__name__)
@@ -317,7 +318,7 @@ def _update(entry: dict, tracking_number: str, carrier: str) -> TrackingUpdate |
     details = str(entry.get("status_details") or "")
     if status == "in_transit" and (sub_code == "out_for_delivery" or "out for delivery" in details.lower()):
         status = "out_for_delivery"
-    occurred_at = _parse_time(entry.get("status_date")) or _parse_time(entry.get("object_created"))
+    occurred_at = utc_time(entry.get("status_date")) or utc_time(entry.get("object_created"))
     occurred_at = occurred_at or datetime.now(UTC)
     event_id = (
         str(entry.get("object_id") or "")
@@ -354,16 +355,6 @@ def _location(location) -> str:
         return ""
     parts = (location.get(k) for k in ("city", "state", "zip", "country"))
     return ", ".join(str(p) for p in parts if p)
-
-
-def _parse_time(value) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: a year-9999 or year-1 date moved to UTC
-        return None
 
 
 # --- request and response mapping ---------------------------------------------------------------
