@@ -58,12 +58,17 @@ def test_five_failures_lock_that_email_from_that_address_only(client, django_use
     assert _login(client, "colleague@example.com", DEFAULT_PASSWORD, ip="192.0.2.7").status_code == 302
 
 
-def test_an_address_guessing_across_many_emails_hits_the_ceiling(client, settings):
-    # given an address that failed for eight different emails (below five each)
+def _fail_across_emails(client, settings, failures: int, ip: str) -> None:
+    """An address failing once for each of `failures` emails, with a ceiling of eight."""
     settings.AXES_IP_FAILURE_LIMIT = 8
     MembershipFactory(user__email="innocent@example.com")
-    for n in range(8):
-        _login(client, f"victim{n}@example.com", "guess", ip="198.51.100.4")
+    for n in range(failures):
+        _login(client, f"victim{n}@example.com", "guess", ip=ip)
+
+
+def test_an_address_guessing_across_many_emails_hits_the_ceiling(client, settings):
+    # given an address that failed for eight different emails (below five each)
+    _fail_across_emails(client, settings, 8, ip="198.51.100.4")
 
     # when a correct login comes from that address
     locked = _login(client, "innocent@example.com", DEFAULT_PASSWORD, ip="198.51.100.4")
@@ -77,10 +82,7 @@ def test_an_address_guessing_across_many_emails_hits_the_ceiling(client, setting
 
 def test_below_the_ceiling_an_address_can_still_sign_in(client, settings):
     # given seven failures across emails from one address, with a ceiling of eight
-    settings.AXES_IP_FAILURE_LIMIT = 8
-    MembershipFactory(user__email="innocent@example.com")
-    for n in range(7):
-        _login(client, f"victim{n}@example.com", "guess", ip="198.51.100.4")
+    _fail_across_emails(client, settings, 7, ip="198.51.100.4")
 
     # when / then
     assert _login(client, "innocent@example.com", DEFAULT_PASSWORD, ip="198.51.100.4").status_code == 302

@@ -14,14 +14,9 @@ from django.conf import settings
 def trusted_proxy_count() -> int:
     """How many reverse proxies in front of the app append to X-Forwarded-For (0: none trusted).
 
-    `TRUSTED_PROXY_COUNT`; the older `AUDIT_TRUSTED_PROXY_COUNT` still counts when it is the only
-    one set, so deployments that configured it for the audit log keep their meaning.
-    """
-    value = getattr(settings, "TRUSTED_PROXY_COUNT", None)
-    if value is None:
-        value = getattr(settings, "AUDIT_TRUSTED_PROXY_COUNT", 0)
+    `TRUSTED_PROXY_COUNT` (settings read the older `AUDIT_TRUSTED_PROXY_COUNT` when it is unset)."""
     try:
-        return max(int(value or 0), 0)
+        return max(int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0), 0)
     except (TypeError, ValueError):
         return 0
 
